@@ -1,0 +1,25 @@
+"""facenmf: parts-based features of faces with non-negative matrix factorization.
+
+Data are ``A`` of shape ``(n_pixels, n_faces)``, one flattened face per column, factorized
+as ``A ≈ W @ H`` with basis images ``W`` (n_pixels, rank) and weights ``H`` (rank, n_faces):
+the Lee & Seung orientation, the transpose of scikit-learn's.
+"""
+
+from .nmf import (
+    INITS,
+    LOSSES,
+    NMF,
+    SOLVERS,
+    ConvergenceWarning,
+    Factorization,
+    History,
+    load_model,
+    nmf,
+    project,
+    save_model,
+)
+
+__version__ = "0.1.0"
+
+__all__ = ["nmf", "NMF", "project", "save_model", "load_model", "Factorization", "History",
+           "ConvergenceWarning", "SOLVERS", "INITS", "LOSSES", "__version__"]

@@ -1,0 +1,169 @@
+"""Parameter checks shared by every public entry point.
+
+Each check raises ``TypeError`` for a value of the wrong type and ``ValueError`` for a
+value of the right type but outside what is allowed, with a one-line message naming the
+parameter, what was expected and what was found. Inner code trusts checked values.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+__all__ = [
+    "check_choice",
+    "check_int",
+    "check_number",
+    "check_random_state",
+    "check_callable",
+    "check_dtype",
+    "check_nonnegative_matrix",
+    "check_mask",
+]
+
+
+def _type_name(value) -> str:
+    return type(value).__name__
+
+
+def check_choice(name: str, value, options) -> str:
+    """Return ``value`` if it is one of ``options`` (strings)."""
+    if not isinstance(value, str):
+        raise TypeError(
+            f"{name}: expected one of {sorted(options)}, got {_type_name(value)} {value!r}"
+        )
+    if value not in options:
+        raise ValueError(f"{name}: unknown value {value!r}; valid values are {sorted(options)}")
+    return value
+
+
+def check_int(name: str, value, *, low=None, high=None, allow_none=False):
+    """Return ``value`` as an ``int`` checked to lie in ``[low, high]``."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected an integer, got {_type_name(value)} {value!r}")
+    value = int(value)
+    if low is not None and value < low:
+        raise ValueError(f"{name}: expected an integer >= {low}, got {value}")
+    if high is not None and value > high:
+        raise ValueError(f"{name}: expected an integer <= {high}, got {value}")
+    return value
+
+
+def check_number(name: str, value, *, low=None, low_inclusive=True, allow_none=False):
+    """Return ``value`` as a finite ``float`` checked against a lower bound."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a number, got {_type_name(value)} {value!r}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name}: expected a finite number, got {value}")
+    if low is not None:
+        if (low_inclusive and value < low) or (not low_inclusive and value <= low):
+            sign = ">=" if low_inclusive else ">"
+            raise ValueError(f"{name}: expected a number {sign} {low}, got {value}")
+    return value
+
+
+def check_random_state(name: str, value) -> np.random.Generator:
+    """Return a ``numpy.random.Generator`` from None, an int seed or a Generator."""
+    if value is None or isinstance(value, np.random.Generator):
+        return np.random.default_rng(value)
+    if isinstance(value, np.random.RandomState):
+        return np.random.default_rng(value.randint(0, 2**31 - 1))
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(
+            f"{name}: expected None, an integer seed or a numpy Generator, "
+            f"got {_type_name(value)} {value!r}"
+        )
+    if value < 0:
+        raise ValueError(f"{name}: expected a non-negative seed, got {value}")
+    return np.random.default_rng(int(value))
+
+
+def check_callable(name: str, value, *, allow_none=True):
+    if value is None and allow_none:
+        return None
+    if not callable(value):
+        raise TypeError(f"{name}: expected a callable, got {_type_name(value)} {value!r}")
+    return value
+
+
+def check_dtype(name: str, value) -> np.dtype:
+    """Return ``np.float32`` or ``np.float64`` as a dtype."""
+    try:
+        dtype = np.dtype(value)
+    except TypeError:
+        raise TypeError(
+            f"{name}: expected float32 or float64, got {_type_name(value)} {value!r}"
+        ) from None
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"{name}: expected float32 or float64, got {dtype}")
+    return dtype
+
+
+def check_nonnegative_matrix(name: str, value, dtype, *, shape=None, copy=False) -> np.ndarray:
+    """Return ``value`` as a 2-D array of ``dtype`` with finite, non-negative entries.
+
+    Parameters
+    ----------
+    name : str
+        The parameter's name, used in error messages.
+    value : array_like
+        The matrix to check.
+    dtype : numpy dtype
+        float32 or float64; the array is converted (and copied only if needed).
+    shape : tuple of (int or None), optional
+        Expected shape; ``None`` entries are not checked.
+    copy : bool
+        Always return a new array (the caller will modify it in place).
+    """
+    if hasattr(value, "toarray") and hasattr(value, "nnz"):
+        raise TypeError(f"{name}: sparse matrices are not supported; pass {name}.toarray()")
+    if isinstance(value, (str, bytes)) or value is None:
+        raise TypeError(f"{name}: expected a 2-D array of numbers, got {_type_name(value)}")
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name}: expected a 2-D array of real numbers, got dtype {arr.dtype}")
+    if arr.ndim != 2:
+        raise ValueError(f"{name}: expected a 2-D array, got {arr.ndim}-D with shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name}: expected a non-empty array, got shape {arr.shape}")
+    if shape is not None:
+        for axis, (want, got) in enumerate(zip(shape, arr.shape)):
+            if want is not None and want != got:
+                want_text = ", ".join("*" if s is None else str(s) for s in shape)
+                raise ValueError(
+                    f"{name}: expected shape ({want_text}), got {arr.shape} (axis {axis} differs)"
+                )
+    arr = np.array(arr, dtype=dtype, copy=True) if copy else np.asarray(arr, dtype=dtype)
+    if arr.dtype.kind == "f":
+        finite = np.isfinite(arr)
+        if not finite.all():
+            n_nan = int(np.isnan(arr).sum())
+            n_inf = arr.size - int(finite.sum()) - n_nan
+            raise ValueError(
+                f"{name}: expected finite entries, found {n_nan} NaN and {n_inf} infinite"
+            )
+    low = arr.min()
+    if low < 0:
+        raise ValueError(
+            f"{name}: expected non-negative entries, found {int((arr < 0).sum())} negative "
+            f"(smallest {float(low):.4g})"
+        )
+    return arr
+
+
+def check_mask(name: str, value, shape) -> np.ndarray:
+    """Return a boolean mask of shape ``(shape[0],)`` or ``shape`` (True = ignore)."""
+    arr = np.asarray(value)
+    if arr.dtype != np.bool_:
+        raise TypeError(f"{name}: expected a boolean array (True = pixel ignored), got dtype {arr.dtype}")
+    if arr.shape not in ((shape[0],), tuple(shape)):
+        raise ValueError(
+            f"{name}: expected shape ({shape[0]},) or {tuple(shape)}, got {arr.shape}"
+        )
+    return arr

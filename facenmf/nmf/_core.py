@@ -1,0 +1,287 @@
+"""``nmf()``: validation, initialization, the outer loop, stopping and the result."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import _validation as v
+from ._anls import ANLS
+from ._hals import HALS
+from ._init import INITS, initialize
+from ._loss import kl_divergence, squared_error
+from ._mu import MU
+from ._project import _project
+
+__all__ = ["nmf", "Factorization", "History", "ConvergenceWarning", "SOLVERS", "LOSSES"]
+
+#: Solvers by name. A solver is a class built from ``(A, W, H, norm_A_sq, **options)``
+#: with ``step() -> objective``, ``factors() -> (W, H)`` and a ``losses`` tuple.
+SOLVERS = {"hals": HALS, "mu": MU, "anls": ANLS}
+LOSSES = ("frobenius", "kl")
+
+
+class ConvergenceWarning(UserWarning):
+    """The fit stopped (``max_iter`` or ``time_limit``) before meeting ``tol``."""
+
+
+@dataclass(frozen=True)
+class History:
+    """Per-iteration record of a fit; entry 0 is the initialization.
+
+    Attributes
+    ----------
+    seconds : ndarray of shape (n_iter + 1,)
+        Wall-clock seconds since the call to :func:`nmf` started.
+    error : ndarray of shape (n_iter + 1,)
+        Relative error ``||A - W H||_F / ||A||_F``, or for ``loss="kl"`` the generalized
+        Kullback-Leibler divergence ``D(A || W H)``.
+    """
+
+    seconds: np.ndarray
+    error: np.ndarray
+
+    def __len__(self):
+        return len(self.error)
+
+
+@dataclass(frozen=True)
+class Factorization:
+    """The result of :func:`nmf`: ``A ≈ W @ H``.
+
+    Attributes
+    ----------
+    W : ndarray of shape (n_pixels, rank)
+        Basis images, non-negative, each column of unit L2 norm (or zero).
+    H : ndarray of shape (rank, n_faces)
+        Weights, non-negative; they carry the scale.
+    n_iter : int
+        Outer iterations done.
+    converged : bool
+        True when the fit stopped because the error decreased by less than ``tol``.
+    stop_reason : str
+        ``"tol"``, ``"max_iter"``, ``"time_limit"``, ``"callback"`` or ``"interrupted"``.
+    error : float
+        Final relative error (or KL divergence) of ``W @ H``.
+    history : History
+        Seconds and error per iteration.
+    solver, init, loss : str
+        How the fit was made.
+    """
+
+    W: np.ndarray
+    H: np.ndarray
+    n_iter: int
+    converged: bool
+    stop_reason: str
+    error: float
+    history: History = field(repr=False)
+    solver: str = "hals"
+    init: str = "nndsvda"
+    loss: str = "frobenius"
+
+    @property
+    def rank(self):
+        return self.W.shape[1]
+
+
+def _check_args(A, rank, solver, init, loss, max_iter, tol, time_limit, random_state,
+                callback, W0, H0, dtype):
+    dtype = v.check_dtype("dtype", dtype)
+    A = v.check_nonnegative_matrix("A", A, dtype)
+    rank = v.check_int("rank", rank, low=1, high=min(A.shape))
+    v.check_choice("solver", solver, SOLVERS)
+    v.check_choice("loss", loss, LOSSES)
+    if loss not in SOLVERS[solver].losses:
+        raise ValueError(
+            f"loss: solver {solver!r} supports {list(SOLVERS[solver].losses)}, got {loss!r}"
+        )
+    custom = W0 is not None or H0 is not None
+    if init is None:
+        init = "custom" if custom else "nndsvda"
+    v.check_choice("init", init, INITS)
+    if (init == "custom") != custom:
+        raise ValueError(
+            "init: 'custom' requires both W0 and H0, and W0/H0 require init='custom' "
+            f"(or init=None); got init={init!r} with W0 {'given' if W0 is not None else 'None'}"
+            f" and H0 {'given' if H0 is not None else 'None'}"
+        )
+    if custom:
+        if W0 is None or H0 is None:
+            raise ValueError("W0, H0: both must be given for init='custom', got only one")
+        W0 = v.check_nonnegative_matrix("W0", W0, dtype, shape=(A.shape[0], rank), copy=True)
+        H0 = v.check_nonnegative_matrix("H0", H0, dtype, shape=(rank, A.shape[1]), copy=True)
+    max_iter = v.check_int("max_iter", max_iter, low=0)
+    tol = v.check_number("tol", tol, low=0)
+    time_limit = v.check_number("time_limit", time_limit, low=0, low_inclusive=False,
+                                allow_none=True)
+    rng = v.check_random_state("random_state", random_state)
+    callback = v.check_callable("callback", callback)
+    if not A.any():
+        raise ValueError(f"A: all {A.size} entries are zero; there is nothing to factorize")
+    return A, rank, init, max_iter, tol, time_limit, rng, callback, W0, H0, dtype
+
+
+def _objective(A, W, H, loss, norm_A_sq):
+    if loss == "kl":
+        return kl_divergence(A, W @ H, np.finfo(A.dtype).eps)
+    return squared_error(norm_A_sq, W.T @ A, W.T @ W, H)
+
+
+def nmf(A, rank, *, solver="hals", init=None, loss="frobenius", max_iter=500, tol=1e-4,
+        time_limit=None, random_state=None, callback=None, W0=None, H0=None,
+        dtype=np.float32):
+    """Non-negative matrix factorization ``A ≈ W @ H`` of faces stored one per column.
+
+    Note the orientation: ``A`` is ``(n_pixels, n_faces)`` as in Lee & Seung, the
+    **transpose** of scikit-learn's ``X`` ``(n_samples, n_features)``; our ``W`` is
+    scikit-learn's ``components_.T`` and our ``H`` its ``W.T``.
+
+    Parameters
+    ----------
+    A : array_like of shape (n_pixels, n_faces)
+        Non-negative data, one flattened face per column. All-zero rows or columns are
+        fine (they get zero basis rows / zero weights).
+    rank : int
+        Number of basis images, ``1 <= rank <= min(A.shape)``.
+    solver : {"hals", "mu", "anls"}
+        ``"hals"``: accelerated hierarchical ALS (Gillis & Glineur 2012), the fastest;
+        ``"mu"``: Lee & Seung's multiplicative updates; ``"anls"``: alternating exact
+        non-negative least squares by block principal pivoting (Kim & Park 2011).
+    init : {"nndsvda", "nndsvd", "nndsvdar", "random", "custom"} or None
+        Initial factors. None means ``"nndsvda"``, or ``"custom"`` when ``W0`` and ``H0``
+        are given. NNDSVD variants are deterministic; ``"random"`` and ``"nndsvdar"`` use
+        ``random_state``.
+    loss : {"frobenius", "kl"}
+        ``"kl"`` (generalized Kullback-Leibler, Lee & Seung 1999) needs ``solver="mu"``.
+    max_iter : int
+        Maximum outer iterations (each updates W then H).
+    tol : float
+        Stop when an iteration lowers the error by less than ``tol`` relative to the
+        previous error. 0 runs until ``max_iter`` or ``time_limit``.
+    time_limit : float, optional
+        Stop after this many seconds (checked after each iteration).
+    random_state : int, numpy.random.Generator or None
+        Seed for every random choice.
+    callback : callable, optional
+        ``callback(iteration, W, H, error)`` after every outer iteration, with the current
+        (unnormalized, read-only by convention) factors; returning ``False`` stops the fit.
+    W0 : array_like of shape (n_pixels, rank), optional
+        Initial basis for ``init="custom"`` (copied, not modified).
+    H0 : array_like of shape (rank, n_faces), optional
+        Initial weights for ``init="custom"``.
+    dtype : {numpy.float32, numpy.float64}
+        Precision of the computation and of the result; float32 by default (face pixels are
+        8-bit data). Inputs of another dtype are converted.
+
+    Returns
+    -------
+    Factorization
+        ``W`` (n_pixels, rank) with unit-norm columns, ``H`` (rank, n_faces), ``n_iter``,
+        ``converged``, ``stop_reason``, ``error`` and ``history``. For the Frobenius loss
+        the returned ``H`` is the exact non-negative least-squares solution for the final
+        ``W`` (one last exact half-step), so it equals ``project(A, W)``.
+
+    Raises
+    ------
+    ValueError
+        Negative, NaN or infinite entries, non-2-D or all-zero ``A``, ``rank`` out of
+        range, unknown ``solver``/``init``/``loss`` names (the message lists valid ones),
+        wrong ``W0``/``H0`` shapes.
+    TypeError
+        Arguments of the wrong type.
+
+    Warns
+    -----
+    ConvergenceWarning
+        When ``max_iter`` or ``time_limit`` stops the fit before ``tol`` is met.
+
+    Notes
+    -----
+    Pressing Ctrl-C (KeyboardInterrupt) during the fit returns the factors reached so far
+    with ``converged=False`` and ``stop_reason="interrupted"``; every solver only lowers
+    the objective, so they are the best so far. The error is computed each iteration by the
+    trace trick from ``WᵀA``, ``WᵀW`` and ``HHᵀ``, never forming ``A - W H``.
+
+    Examples
+    --------
+    >>> import numpy as np, facenmf
+    >>> rng = np.random.default_rng(0)
+    >>> A = rng.random((50, 4)) @ rng.random((4, 30))
+    >>> fit = facenmf.nmf(A, 4, tol=1e-6, max_iter=2000, dtype=np.float64)
+    >>> fit.W.shape, fit.H.shape
+    ((50, 4), (4, 30))
+    >>> bool(fit.error < 1e-3)
+    True
+    """
+    start = time.perf_counter()
+    (A, rank, init, max_iter, tol, time_limit, rng, callback, W0, H0, dtype) = _check_args(
+        A, rank, solver, init, loss, max_iter, tol, time_limit, random_state, callback, W0, H0,
+        dtype)
+    norm_A_sq = float(np.einsum("ij,ij->", A, A, dtype=np.float64))
+    if init == "custom":
+        W, H = W0, H0
+    else:
+        W, H = initialize(A, rank, init, rng, dtype)
+    options = {"loss": loss} if SOLVERS[solver] is MU else {}
+    state = SOLVERS[solver](A, W, H, norm_A_sq, **options)
+
+    def to_error(obj):
+        return obj if loss == "kl" else float(np.sqrt(obj / norm_A_sq))
+
+    seconds = [time.perf_counter() - start]
+    errors = [to_error(_objective(A, W, H, loss, norm_A_sq))]
+    stop_reason, n_iter = "max_iter", 0
+    try:
+        for n_iter in range(1, max_iter + 1):
+            err = to_error(state.step())
+            seconds.append(time.perf_counter() - start)
+            errors.append(err)
+            prev = errors[-2]
+            if callback is not None:
+                W, H = state.factors()
+                if callback(n_iter, W, H, err) is False:
+                    stop_reason = "callback"
+                    break
+            if tol > 0 and (prev - err) <= tol * prev:
+                stop_reason = "tol"
+                break
+            if err == 0.0:
+                stop_reason = "tol"
+                break
+            if time_limit is not None and seconds[-1] >= time_limit:
+                stop_reason = "time_limit"
+                break
+    except KeyboardInterrupt:
+        stop_reason = "interrupted"
+        n_iter = len(errors) - 1
+    W, H = state.factors()
+    W, H = _normalize(np.ascontiguousarray(W), np.array(H, order="C"))
+    if loss == "frobenius":
+        H = _project(A, W)
+    error = to_error(_objective(A, W, H, loss, norm_A_sq))
+    if stop_reason in ("max_iter", "time_limit") and max_iter > 0:
+        what = f"max_iter={max_iter}" if stop_reason == "max_iter" else f"time_limit={time_limit}s"
+        warnings.warn(
+            f"nmf stopped at {what} before the error decreased by less than tol={tol} "
+            f"(solver {solver!r}, last error {error:.6g}); increase it to converge further",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+    return Factorization(
+        W=W, H=H, n_iter=n_iter, converged=stop_reason == "tol", stop_reason=stop_reason,
+        error=error, history=History(np.array(seconds), np.array(errors)), solver=solver,
+        init=init, loss=loss,
+    )
+
+
+def _normalize(W, H):
+    """Scale W's columns to unit L2 norm, moving the scale into H's rows (zero stays zero)."""
+    norms = np.sqrt(np.einsum("ij,ij->j", W, W, dtype=np.float64)).astype(W.dtype)
+    nz = norms > 0
+    W[:, nz] /= norms[nz]
+    H[nz] *= norms[nz, None]
+    return W, H

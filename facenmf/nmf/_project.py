@@ -1,0 +1,96 @@
+"""Projection of faces onto a fixed basis: exact non-negative least squares."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _validation as v
+from ._nnls import nnls_bpp
+
+__all__ = ["project"]
+
+
+def _warm_start(G, C):
+    """Positive set of the unconstrained least-squares solution: a good first guess."""
+    try:
+        Z = np.linalg.solve(G, C) if G.ndim == 2 else np.linalg.solve(G, C.T[:, :, None])[:, :, 0].T
+    except np.linalg.LinAlgError:
+        return None
+    return Z > 0
+
+
+def _project(A, W, mask=None):
+    """Trusting core of :func:`project` (inputs already checked)."""
+    dtype = W.dtype
+    k, m = W.shape[1], A.shape[1]
+    active = np.flatnonzero(np.einsum("ij,ij->j", W, W) > 0)
+    H = np.zeros((k, m), dtype=dtype)
+    if active.size == 0:
+        return H
+    Wa = W[:, active] if active.size < k else W
+    if mask is None:
+        G = (Wa.T @ Wa).astype(np.float64)
+        C = (Wa.T @ A).astype(np.float64)
+    elif mask.ndim == 1:
+        keep = ~mask
+        Wk = Wa[keep]
+        G = (Wk.T @ Wk).astype(np.float64)
+        C = (Wk.T @ A[keep]).astype(np.float64)
+    else:
+        C = (Wa.T @ np.where(mask, 0, A)).astype(np.float64)
+        G_all = (Wa.T @ Wa).astype(np.float64)
+        # One Gram matrix per distinct mask: G - W_oᵀ W_o over the ignored pixels o.
+        keys = np.packbits(mask, axis=0)
+        uniq, inverse = np.unique(keys, axis=1, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        Gs = np.empty((uniq.shape[1], active.size, active.size))
+        for g in range(uniq.shape[1]):
+            rows = np.flatnonzero(mask[:, np.flatnonzero(inverse == g)[0]])
+            Wo = Wa[rows]
+            Gs[g] = G_all - (Wo.T @ Wo).astype(np.float64)
+        if uniq.shape[1] == 1:
+            G = Gs[0]
+        else:
+            G = Gs[inverse]
+    H[active] = nnls_bpp(G, C, passive=_warm_start(G, C))
+    return H
+
+
+def project(A, W, *, mask=None):
+    """Weights of faces on a fixed basis: ``argmin_{H >= 0} ||A - W H||_F``, exactly.
+
+    Each column of ``H`` is the exact solution of a non-negative least-squares problem
+    (block principal pivoting), so the result is deterministic and satisfies the KKT
+    conditions to rounding; projecting the training faces onto a fitted basis reproduces
+    the ``H`` of the fit.
+
+    Parameters
+    ----------
+    A : array_like of shape (n_pixels, n_faces)
+        Faces, one flattened face per column, entries >= 0.
+    W : array_like of shape (n_pixels, rank)
+        Basis images, entries >= 0. The computation runs in ``W``'s dtype (float32 or
+        float64).
+    mask : ndarray of bool, shape (n_pixels,) or (n_pixels, n_faces), optional
+        True where a pixel is missing or occluded and must be ignored: the fit uses only
+        the other pixels (one mask for every face, or one per face).
+
+    Returns
+    -------
+    H : ndarray of shape (rank, n_faces)
+        Non-negative weights, in ``W``'s dtype.
+
+    Raises
+    ------
+    ValueError
+        If shapes disagree or entries are negative or not finite.
+    TypeError
+        If an argument has the wrong type.
+    """
+    W = np.asarray(W)
+    dtype = W.dtype if W.dtype in (np.float32, np.float64) else np.dtype(np.float32)
+    W = v.check_nonnegative_matrix("W", W, dtype)
+    A = v.check_nonnegative_matrix("A", A, dtype, shape=(W.shape[0], None))
+    if mask is not None:
+        mask = v.check_mask("mask", mask, A.shape)
+    return _project(A, W, mask)

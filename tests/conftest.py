@@ -1,0 +1,41 @@
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SHARED = Path(os.environ.get("FACENMF_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+ORL = SHARED / "datasets" / "orl"
+CBCL = SHARED / "datasets" / "cbcl"
+
+
+def low_rank(n=60, m=40, rank=5, seed=0, dtype=np.float64):
+    """An exactly rank-`rank` non-negative matrix with known factors."""
+    rng = np.random.default_rng(seed)
+    W = rng.random((n, rank))
+    H = rng.random((rank, m))
+    return (W @ H).astype(dtype), W, H
+
+
+@pytest.fixture
+def exact():
+    return low_rank()
+
+
+@pytest.fixture
+def faces_like():
+    """Non-negative data that is not exactly low rank (noise on a low-rank part)."""
+    rng = np.random.default_rng(1)
+    A, _, _ = low_rank(120, 50, 8, seed=1)
+    return A + 0.05 * rng.random(A.shape)
+
+
+def orl_matrix():
+    """ORL as A (10304, 400) float32 in [0, 1], or skip."""
+    if not (ORL / "s1" / "1.pgm").is_file():
+        pytest.skip(f"ORL faces not found at {ORL} (set FACENMF_SHARED to the shared folder)")
+    from PIL import Image
+
+    files = [ORL / f"s{i}" / f"{j}.pgm" for i in range(1, 41) for j in range(1, 11)]
+    return np.stack([np.asarray(Image.open(f), dtype=np.float32).ravel() / 255 for f in files],
+                    axis=1)

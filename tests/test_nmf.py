@@ -1,0 +1,443 @@
+import importlib
+import inspect
+import warnings
+
+import numpy as np
+import pytest
+
+import facenmf
+from facenmf.nmf._loss import kl_divergence, squared_error
+from facenmf.nmf._nnls import nnls_bpp
+
+from conftest import low_rank, orl_matrix
+from reference import frobenius_error, kkt_violation, nnls_columns
+from reference import kl_divergence as kl_reference
+
+SOLVER_LOSS = [("hals", "frobenius"), ("mu", "frobenius"), ("mu", "kl"), ("anls", "frobenius")]
+INITS = ["random", "nndsvd", "nndsvda", "nndsvdar"]
+
+
+def fit(A, rank, **kw):
+    kw.setdefault("dtype", np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", facenmf.ConvergenceWarning)
+        return facenmf.nmf(A, rank, **kw)
+
+
+@pytest.mark.parametrize("solver,loss", SOLVER_LOSS)
+@pytest.mark.parametrize("init", INITS)
+def test_invariants(faces_like, solver, loss, init):
+    A = faces_like
+    f = fit(A, 6, solver=solver, loss=loss, init=init, max_iter=60, tol=0, random_state=0)
+    assert f.W.shape == (A.shape[0], 6) and f.H.shape == (6, A.shape[1])
+    assert f.W.dtype == np.float64 and f.H.dtype == np.float64
+    assert f.W.min() >= 0 and f.H.min() >= 0
+    assert np.isfinite(f.W).all() and np.isfinite(f.H).all()
+    norms = np.linalg.norm(f.W, axis=0)
+    assert np.allclose(norms[norms > 0], 1, atol=1e-12)
+    assert len(f.history) == f.n_iter + 1 == 61
+    assert np.all(np.diff(f.history.seconds) >= 0)
+    # The recorded final error is the true error of the returned factors.
+    if loss == "kl":
+        assert f.error == pytest.approx(kl_reference(A, f.W, f.H), rel=1e-9)
+    else:
+        assert f.error == pytest.approx(frobenius_error(A, f.W, f.H), rel=1e-9)
+        # The last exact H step never makes things worse than the last iteration.
+        assert f.error <= f.history.error[-1] * (1 + 1e-12)
+
+
+@pytest.mark.parametrize("solver,loss", SOLVER_LOSS)
+@pytest.mark.parametrize("init", INITS)
+def test_objective_never_increases(faces_like, solver, loss, init):
+    f = fit(faces_like, 6, solver=solver, loss=loss, init=init, max_iter=80, tol=0,
+            random_state=3)
+    err = f.history.error
+    # Every solver here is monotone in exact arithmetic; allow float64 rounding only.
+    assert np.all(np.diff(err) <= 1e-10 * err[:-1]), np.diff(err).max()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("solver", ["hals", "anls"])
+def test_float32_history_nearly_monotone(faces_like, dtype, solver):
+    f = fit(faces_like, 6, solver=solver, max_iter=80, tol=0, dtype=dtype)
+    err = f.history.error
+    rtol = 1e-4 if dtype == np.float32 else 1e-10
+    assert np.all(np.diff(err) <= rtol * err[:-1])
+
+
+@pytest.mark.parametrize("solver,max_iter", [("hals", 3000), ("anls", 3000), ("mu", 20000)])
+def test_recovers_exact_low_rank(solver, max_iter):
+    A, _, _ = low_rank(60, 40, 4, seed=2)
+    f = fit(A, 4, solver=solver, max_iter=max_iter, tol=1e-12, init="nndsvda")
+    limit = 1e-4 if solver != "mu" else 1e-2
+    assert f.error < limit
+    assert frobenius_error(A, f.W, f.H) < limit
+
+
+@pytest.mark.parametrize("dtype,rtol", [(np.float64, 1e-10), (np.float32, 2e-3)])
+def test_trace_trick_matches_reference(faces_like, dtype, rtol):
+    rng = np.random.default_rng(0)
+    A = faces_like.astype(dtype)
+    W = rng.random((A.shape[0], 6)).astype(dtype) * 0.3
+    H = rng.random((6, A.shape[1])).astype(dtype) * 0.3
+    norm_A_sq = float(np.sum(A.astype(np.float64) ** 2))
+    fast = np.sqrt(squared_error(norm_A_sq, W.T @ A, W.T @ W, H)) / np.sqrt(norm_A_sq)
+    assert fast == pytest.approx(frobenius_error(A, W, H), rel=rtol)
+    kl = kl_divergence(A, W @ H, np.finfo(dtype).eps)
+    assert kl == pytest.approx(kl_reference(A, W, H), rel=max(rtol, 1e-9))
+
+
+def test_history_error_matches_reference_each_iteration(faces_like):
+    seen = []
+
+    def record(it, W, H, err):
+        seen.append((err, frobenius_error(faces_like, W, H)))
+
+    fit(faces_like, 5, max_iter=15, tol=0, callback=record)
+    fast, slow = np.array(seen).T
+    np.testing.assert_allclose(fast, slow, rtol=1e-9)
+
+
+@pytest.mark.parametrize("init", ["random", "nndsvdar"])
+@pytest.mark.parametrize("solver", ["hals", "mu", "anls"])
+def test_reproducible_under_seed(faces_like, init, solver):
+    a = fit(faces_like, 5, solver=solver, init=init, random_state=7, max_iter=20)
+    b = fit(faces_like, 5, solver=solver, init=init, random_state=7, max_iter=20)
+    c = fit(faces_like, 5, solver=solver, init=init, random_state=8, max_iter=20)
+    np.testing.assert_array_equal(a.W, b.W)
+    np.testing.assert_array_equal(a.H, b.H)
+    assert not np.array_equal(a.W, c.W)
+
+
+def test_nndsvd_is_deterministic_without_seed(faces_like):
+    a = fit(faces_like, 5, init="nndsvd", max_iter=5)
+    b = fit(faces_like, 5, init="nndsvd", max_iter=5)
+    np.testing.assert_array_equal(a.W, b.W)
+
+
+def test_randomized_svd_path_matches_exact(monkeypatch):
+    from facenmf.nmf import _init
+
+    A, _, _ = low_rank(300, 200, 10, seed=4)
+    A = A + 0.01 * np.random.default_rng(0).random(A.shape)
+    U, s, Vt = _init.truncated_svd(A, 6)
+    monkeypatch.setattr(_init, "_EXACT_SVD_MAX", 10)
+    U2, s2, Vt2 = _init.truncated_svd(A, 6)
+    np.testing.assert_allclose(s, s2, rtol=1e-6)
+    np.testing.assert_allclose(np.abs(U.T @ U2), np.eye(6), atol=1e-4)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("solver", ["hals", "mu", "anls"])
+def test_fit_transform_equals_fit_then_transform(faces_like, dtype, solver):
+    model = facenmf.NMF(6, solver=solver, max_iter=40, dtype=dtype, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", facenmf.ConvergenceWarning)
+        H1 = model.fit_transform(faces_like)
+    H2 = model.transform(faces_like)
+    assert H1.dtype == H2.dtype == dtype
+    np.testing.assert_allclose(H1, H2, rtol=1e-6 if dtype == np.float32 else 1e-12,
+                               atol=1e-6 * np.abs(H1).max())
+    np.testing.assert_allclose(model.reconstruct(H2), model.W @ H2)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_projection_kkt_and_reference(faces_like, dtype):
+    rng = np.random.default_rng(0)
+    W = rng.random((faces_like.shape[0], 12)).astype(dtype)
+    W[:, 3] = 0  # a dead basis image gets weight 0, not NaN
+    H = facenmf.project(faces_like.astype(dtype), W)
+    assert H.dtype == dtype and np.isfinite(H).all()
+    assert np.all(H[3] == 0)
+    live = np.r_[0:3, 4:12]
+    assert kkt_violation(faces_like, W[:, live], H[live]) < (1e-4 if dtype == np.float32 else 1e-9)
+    ref = nnls_columns(faces_like, W[:, live])
+    np.testing.assert_allclose(H[live], ref, atol=(1e-3 if dtype == np.float32 else 1e-8) * ref.max())
+
+
+def test_projection_of_many_faces_is_exact():
+    rng = np.random.default_rng(5)
+    W = rng.random((200, 25))
+    A = rng.random((200, 2000)) * (rng.random((1, 2000)) + 0.1)
+    H = facenmf.project(A, W)
+    assert kkt_violation(A, W, H) < 1e-9
+    # Sparse solutions: many active constraints, many distinct passive sets.
+    assert (H == 0).mean() > 0.2
+
+
+def test_nnls_bpp_matches_scipy_nnls():
+    rng = np.random.default_rng(2)
+    W = rng.standard_normal((40, 15))  # mixed signs: a hard NNLS with many zeros
+    B = rng.standard_normal((40, 30))
+    X = nnls_bpp(W.T @ W, W.T @ B)
+    np.testing.assert_allclose(X, nnls_columns(B, W), atol=1e-9)
+
+
+def test_projection_with_shared_mask_equals_unmasked_pixels(faces_like):
+    rng = np.random.default_rng(0)
+    W = rng.random((faces_like.shape[0], 8))
+    mask = rng.random(faces_like.shape[0]) < 0.3
+    occluded = faces_like.copy()
+    occluded[mask] = 1.0  # garbage where the mask says "ignore"
+    H = facenmf.project(occluded, W, mask=mask)
+    H_ref = facenmf.project(faces_like[~mask], W[~mask])
+    np.testing.assert_allclose(H, H_ref, rtol=1e-10, atol=1e-12)
+
+
+def test_projection_with_per_face_masks(faces_like):
+    rng = np.random.default_rng(1)
+    W = rng.random((faces_like.shape[0], 8))
+    mask = rng.random(faces_like.shape) < 0.25
+    H = facenmf.project(faces_like, W, mask=mask)
+    for j in range(0, faces_like.shape[1], 7):
+        keep = ~mask[:, j]
+        ref = facenmf.project(faces_like[keep, j:j + 1], W[keep])
+        np.testing.assert_allclose(H[:, j:j + 1], ref, rtol=1e-9, atol=1e-12)
+
+
+def test_zero_rows_and_columns_give_no_nan():
+    A, _, _ = low_rank(50, 30, 4, seed=3)
+    A[5] = 0
+    A[:, 7] = 0
+    for solver, loss in SOLVER_LOSS:
+        for init in INITS:
+            f = fit(A, 4, solver=solver, loss=loss, init=init, max_iter=30, random_state=0)
+            assert np.isfinite(f.W).all() and np.isfinite(f.H).all(), (solver, init)
+            assert np.isfinite(f.history.error).all()
+            assert np.allclose(f.H[:, 7], 0)
+
+
+def test_rank_equal_to_min_dimension():
+    A, _, _ = low_rank(20, 6, 6, seed=0)
+    f = fit(A, 6, max_iter=50)
+    assert f.W.shape == (20, 6)
+
+
+def test_dtype_rules(faces_like):
+    A64 = faces_like
+    A32 = faces_like.astype(np.float32)
+    assert facenmf.nmf(A32, 3, max_iter=5, tol=0.5).W.dtype == np.float32
+    f = facenmf.nmf(A64, 3, max_iter=5, tol=0.5)  # float32 by default
+    assert f.W.dtype == np.float32 and f.H.dtype == np.float32
+    f = facenmf.nmf(A32, 3, max_iter=5, tol=0.5, dtype=np.float64)  # on request
+    assert f.W.dtype == np.float64
+    u8 = (faces_like / faces_like.max() * 255).astype(np.uint8)
+    assert facenmf.nmf(u8, 3, max_iter=5, tol=0.5).H.dtype == np.float32
+
+
+def test_custom_init_is_used_and_not_modified(faces_like):
+    rng = np.random.default_rng(0)
+    W0, H0 = rng.random((faces_like.shape[0], 4)), rng.random((4, faces_like.shape[1]))
+    W0c, H0c = W0.copy(), H0.copy()
+    f = fit(faces_like, 4, W0=W0, H0=H0, max_iter=0)
+    np.testing.assert_array_equal(W0, W0c)
+    np.testing.assert_array_equal(H0, H0c)
+    assert f.init == "custom" and f.n_iter == 0
+    assert f.history.error[0] == pytest.approx(frobenius_error(faces_like, W0, H0), rel=1e-9)
+
+
+def test_stopping_rules(faces_like):
+    f = fit(faces_like, 5, tol=1e-3, max_iter=1000)
+    assert f.converged and f.stop_reason == "tol" and f.n_iter < 1000
+    with pytest.warns(facenmf.ConvergenceWarning, match="max_iter=3"):
+        f = facenmf.nmf(faces_like, 5, tol=0, max_iter=3)
+    assert not f.converged and f.stop_reason == "max_iter" and f.n_iter == 3
+    with pytest.warns(facenmf.ConvergenceWarning, match="time_limit"):
+        f = facenmf.nmf(faces_like, 5, tol=0, max_iter=10**6, time_limit=0.05)
+    assert f.stop_reason == "time_limit" and f.history.seconds[-1] >= 0.05
+
+
+def test_callback_sees_every_iteration_and_can_stop(faces_like):
+    calls = []
+
+    def cb(it, W, H, err):
+        calls.append((it, err, W.shape, H.shape))
+        return False if it == 4 else None
+
+    f = fit(faces_like, 5, tol=0, max_iter=100, callback=cb)
+    assert [c[0] for c in calls] == [1, 2, 3, 4]
+    assert f.stop_reason == "callback" and not f.converged and f.n_iter == 4
+    np.testing.assert_allclose([c[1] for c in calls], f.history.error[1:])
+    assert calls[0][2] == (faces_like.shape[0], 5) and calls[0][3] == (5, faces_like.shape[1])
+
+
+@pytest.mark.parametrize("solver,loss", SOLVER_LOSS)
+def test_ctrl_c_returns_best_so_far(faces_like, solver, loss):
+    def interrupt(it, W, H, err):
+        if it == 3:
+            raise KeyboardInterrupt
+
+    f = fit(faces_like, 5, solver=solver, loss=loss, tol=0, max_iter=100, callback=interrupt)
+    assert f.stop_reason == "interrupted" and not f.converged and f.n_iter == 3
+    assert np.isfinite(f.W).all() and f.W.min() >= 0
+    assert f.error <= f.history.error[-1] * (1 + 1e-12)
+
+
+def test_class_forwards_every_argument():
+    fn = inspect.signature(facenmf.nmf).parameters
+    cls = inspect.signature(facenmf.NMF).parameters
+    fn_names = set(fn) - {"A", "W0", "H0"}
+    assert fn_names <= set(cls), fn_names - set(cls)
+    for name in fn_names:
+        assert cls[name].default == fn[name].default, name
+    seen = {}
+
+    def spy(A, rank, **kw):
+        seen.update(kw, rank=rank)
+        return facenmf.nmf(A, rank, **kw)
+
+    model_module = importlib.import_module("facenmf.nmf._model")
+
+    values = dict(solver="anls", init="random", loss="frobenius", max_iter=7, tol=0.0,
+                  time_limit=100.0, random_state=3, callback=lambda *a: None,
+                  dtype=np.float64)
+    orig = model_module.nmf
+    model_module.nmf = spy
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", facenmf.ConvergenceWarning)
+            facenmf.NMF(4, **values).fit(np.random.default_rng(0).random((20, 10)))
+    finally:
+        model_module.nmf = orig
+    for name, value in values.items():
+        assert seen[name] is value or seen[name] == value, name
+
+
+def test_save_load_round_trip(tmp_path, faces_like):
+    model = facenmf.NMF(5, max_iter=30, tol=1e-2, image_shape=(12, 10)).fit(faces_like)
+    path = facenmf.save_model(tmp_path / "m.npz", model)
+    loaded = facenmf.load_model(path)
+    np.testing.assert_array_equal(loaded.W, model.W)
+    np.testing.assert_array_equal(loaded.H, model.H)
+    assert loaded.image_shape == (12, 10) and loaded.rank == 5
+    assert loaded.metadata["solver"] == "hals" and loaded.metadata["versions"]["numpy"]
+    np.testing.assert_allclose(loaded.transform(faces_like), model.transform(faces_like))
+    assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]  # no temp files left
+
+
+def test_save_failure_keeps_existing_file(tmp_path, faces_like, monkeypatch):
+    model = facenmf.NMF(3, max_iter=5, tol=0.5).fit(faces_like)
+    path = tmp_path / "m.npz"
+    path.write_bytes(b"precious")
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", boom)
+    with pytest.raises(OSError, match="disk full"):
+        facenmf.save_model(path, model)
+    assert path.read_bytes() == b"precious"
+    assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]
+
+
+def test_load_rejects_bad_files(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such model file"):
+        facenmf.load_model(tmp_path / "missing.npz")
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(b"not a zip at all")
+    with pytest.raises(ValueError, match="junk.npz: not a facenmf model file"):
+        facenmf.load_model(junk)
+    foreign = tmp_path / "foreign.npz"
+    np.savez(foreign, x=np.zeros(3))
+    with pytest.raises(ValueError, match="foreign.npz: not a facenmf model file"):
+        facenmf.load_model(foreign)
+    pickled = tmp_path / "pickled.npz"
+    np.savez(pickled, W=np.array([object()], dtype=object), metadata=np.array("{}"))
+    with pytest.raises(ValueError, match="pickled.npz"):
+        facenmf.load_model(pickled)
+
+
+def test_load_rejects_truncated_file(tmp_path, faces_like):
+    model = facenmf.NMF(3, max_iter=5, tol=0.5).fit(faces_like)
+    path = facenmf.save_model(tmp_path / "m.npz", model)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="m.npz"):
+        facenmf.load_model(path)
+
+
+BAD_VALUES = [
+    (dict(A=-np.ones((4, 3))), ValueError, "A: expected non-negative entries, found 12 negative"),
+    (dict(A=np.full((4, 3), np.nan)), ValueError, "A: expected finite entries, found 12 NaN"),
+    (dict(A=np.full((4, 3), np.inf)), ValueError, "A: expected finite entries, found 0 NaN and 12 infinite"),
+    (dict(A=np.ones(5)), ValueError, "A: expected a 2-D array, got 1-D"),
+    (dict(A=np.ones((2, 3, 4))), ValueError, "A: expected a 2-D array, got 3-D"),
+    (dict(A=np.ones((0, 3))), ValueError, "A: expected a non-empty array"),
+    (dict(A=np.zeros((4, 3))), ValueError, "A: all 12 entries are zero"),
+    (dict(A="faces"), TypeError, "A: expected a 2-D array of numbers, got str"),
+    (dict(A=np.array([["a"]])), TypeError, "A: expected a 2-D array of real numbers"),
+    (dict(rank=0), ValueError, "rank: expected an integer >= 1, got 0"),
+    (dict(rank=4), ValueError, "rank: expected an integer <= 3, got 4"),
+    (dict(rank=2.5), TypeError, "rank: expected an integer, got float"),
+    (dict(solver="als"), ValueError, r"solver: unknown value 'als'; valid values are \['anls', 'hals', 'mu'\]"),
+    (dict(init="svd"), ValueError, r"init: unknown value 'svd'; valid values are \['custom', 'nndsvd', 'nndsvda', 'nndsvdar', 'random'\]"),
+    (dict(loss="l1"), ValueError, r"loss: unknown value 'l1'; valid values are \['frobenius', 'kl'\]"),
+    (dict(loss="kl", solver="hals"), ValueError, "loss: solver 'hals' supports"),
+    (dict(max_iter=-1), ValueError, "max_iter: expected an integer >= 0"),
+    (dict(tol=-1e-3), ValueError, "tol: expected a number >= 0"),
+    (dict(tol="small"), TypeError, "tol: expected a number"),
+    (dict(time_limit=0), ValueError, "time_limit: expected a number > 0"),
+    (dict(random_state="seed"), TypeError, "random_state: expected None, an integer seed"),
+    (dict(callback=3), TypeError, "callback: expected a callable"),
+    (dict(dtype=np.int32), ValueError, "dtype: expected float32 or float64, got int32"),
+    (dict(init="custom"), ValueError, "init: 'custom' requires both W0 and H0"),
+    (dict(W0=np.ones((4, 2)), H0=np.ones((2, 3)), init="random"), ValueError, "init: 'custom' requires"),
+    (dict(W0=np.ones((4, 2))), ValueError, "W0, H0: both must be given"),
+    (dict(W0=np.ones((5, 2)), H0=np.ones((2, 3))), ValueError, r"W0: expected shape \(4, 2\), got \(5, 2\)"),
+    (dict(W0=np.ones((4, 2)), H0=-np.ones((2, 3))), ValueError, "H0: expected non-negative"),
+]
+
+
+@pytest.mark.parametrize("kwargs,exc,message", BAD_VALUES)
+def test_bad_input_has_clear_one_line_error(kwargs, exc, message):
+    args = dict(A=np.ones((4, 3)), rank=2)
+    args.update(kwargs)
+    with pytest.raises(exc, match=message) as info:
+        facenmf.nmf(args.pop("A"), args.pop("rank"), **args)
+    assert "\n" not in str(info.value)
+
+
+def test_sparse_input_is_refused_clearly():
+    sparse = pytest.importorskip("scipy.sparse")
+    with pytest.raises(TypeError, match=r"A: sparse matrices are not supported; pass A.toarray\(\)"):
+        facenmf.nmf(sparse.random(5, 5, density=0.5, format="csr"), 2)
+
+
+def test_transform_checks_its_input(faces_like):
+    model = facenmf.NMF(3, max_iter=5, tol=0.5).fit(faces_like)
+    with pytest.raises(ValueError, match=r"A: expected shape \(120, \*\), got \(7, 3\)"):
+        model.transform(np.ones((7, 3)))
+    with pytest.raises(ValueError, match="mask: expected shape"):
+        model.transform(faces_like, mask=np.zeros(3, dtype=bool))
+    with pytest.raises(TypeError, match="mask: expected a boolean array"):
+        model.transform(faces_like, mask=np.zeros(120))
+    with pytest.raises(ValueError, match="not fitted"):
+        facenmf.NMF(3).transform(faces_like)
+
+
+def test_as_good_as_scikit_learn(faces_like):
+    sklearn = pytest.importorskip("sklearn.decomposition")
+    X = faces_like.T
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sk = sklearn.NMF(6, init="nndsvda", solver="cd", tol=1e-4, max_iter=200, random_state=0)
+        Wsk = sk.fit_transform(X)
+    sk_err = frobenius_error(X, Wsk, sk.components_)
+    ours = fit(faces_like, 6, init="nndsvda", tol=1e-6, max_iter=500)
+    assert ours.error <= sk_err * (1 + 1e-3)
+    # Our transform is exact: at least as good a fit for the same basis as scikit-learn's.
+    basis = sk.components_.T
+    H = facenmf.project(faces_like, basis)
+    sk_H = sk.transform(X).T
+    assert frobenius_error(faces_like, basis, H) <= frobenius_error(faces_like, basis, sk_H) + 1e-12
+
+
+@pytest.mark.slow
+def test_orl_rank_49():
+    A = orl_matrix()
+    f = fit(A, 49, dtype=np.float32, max_iter=100, tol=0)
+    assert f.W.shape == (10304, 49) and f.H.shape == (49, 400)
+    assert f.error < 0.15
+    err = f.history.error
+    assert np.all(np.diff(err) <= 1e-4 * err[:-1])
+    assert f.error == pytest.approx(frobenius_error(A, f.W, f.H), rel=1e-3)
