@@ -19,8 +19,11 @@ def _warm_start(G, C):
     return Z > 0
 
 
-def _project(A, W, mask=None):
-    """Trusting core of :func:`project` (inputs already checked)."""
+def _project(A, W, mask=None, H0=None):
+    """Trusting core of :func:`project` (inputs already checked).
+
+    ``H0`` (rank, n_faces), e.g. the weights of a fit, only guides the first guess of the
+    positive entries; the solution is the same exact one without it."""
     dtype = W.dtype
     k, m = W.shape[1], A.shape[1]
     active = np.flatnonzero(np.einsum("ij,ij->j", W, W) > 0)
@@ -52,7 +55,8 @@ def _project(A, W, mask=None):
             G = Gs[0]
         else:
             G = Gs[inverse]
-    H[active] = nnls_bpp(G, C, passive=_warm_start(G, C))
+    passive = H0[active] > 0 if H0 is not None else _warm_start(G, C)
+    H[active] = nnls_bpp(G, C, passive=passive)
     return H
 
 
