@@ -5,6 +5,7 @@ as ``A ≈ W @ H`` with basis images ``W`` (n_pixels, rank) and weights ``H`` (r
 the Lee & Seung orientation, the transpose of scikit-learn's.
 """
 
+from .data import DATABASES, FaceSet, load_faces
 from .nmf import (
     INITS,
     LOSSES,
@@ -21,5 +22,5 @@ from .nmf import (
 
 __version__ = "0.1.0"
 
-__all__ = ["nmf", "NMF", "project", "save_model", "load_model", "Factorization", "History",
+__all__ = ["load_faces", "FaceSet", "DATABASES", "nmf", "NMF", "project", "save_model", "load_model", "Factorization", "History",
            "ConvergenceWarning", "SOLVERS", "INITS", "LOSSES", "__version__"]

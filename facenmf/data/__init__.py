@@ -1,0 +1,12 @@
+"""Face images -> ``FaceSet``: folders, file lists, arrays and registered databases.
+
+``load_faces(source, ...)`` returns a ``FaceSet`` whose ``A`` has shape
+(n_pixels, n_faces): one flattened face per column, float32 in [0, 1].
+"""
+
+from ._faceset import FaceSet
+from ._load import load_faces
+from ._read import IMAGE_EXTENSIONS
+from ._registry import DATABASES, Database
+
+__all__ = ["load_faces", "FaceSet", "DATABASES", "Database", "IMAGE_EXTENSIONS"]
