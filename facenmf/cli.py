@@ -1,0 +1,181 @@
+"""The ``facenmf`` command: argument parsing, progress bars, exit codes.
+
+The only module that prints. Errors are one line on stderr with exit code 2 (``--debug``
+shows the traceback); Ctrl-C during a fit keeps and saves the best model so far.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .data import load_faces
+from .nmf import INITS, LOSSES, NMF, SOLVERS, ConvergenceWarning, load_model, save_model
+
+
+def _fit_with_progress(faces, args, quiet):
+    """Fit NMF to a FaceSet with a tqdm bar; returns the model (possibly interrupted)."""
+    from tqdm import tqdm
+
+    bars = []  # made at the first iteration, so that a bad argument prints no empty bar
+
+    def progress(iteration, W, H, error):
+        if not bars:
+            bars.append(tqdm(total=args.max_iter, unit="it", desc=f"NMF rank {args.rank}",
+                             leave=False, disable=quiet, file=sys.stderr))
+        bars[0].update(1)
+        bars[0].set_postfix(error=f"{error:.5f}", refresh=False)
+
+    model = NMF(args.rank, solver=args.solver, init=args.init, loss=args.loss,
+                max_iter=args.max_iter, tol=args.tol, time_limit=args.time_limit,
+                random_state=args.seed, callback=progress, image_shape=faces.image_shape)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        try:
+            model.fit(faces.A)
+        finally:
+            for bar in bars:
+                bar.close()
+    for w in caught:
+        print(f"facenmf: warning: {w.message}", file=sys.stderr)
+    return model
+
+
+def _summary(model, faces, seconds, out):
+    r = model.result
+    return {
+        "source": getattr(faces, "source", None),
+        "n_faces": int(faces.A.shape[1]),
+        "image_shape": list(faces.image_shape),
+        "rank": int(model.rank),
+        "solver": r.solver,
+        "init": r.init,
+        "loss": r.loss,
+        "n_iter": int(r.n_iter),
+        "converged": bool(r.converged),
+        "stop_reason": r.stop_reason,
+        "error": float(r.error),
+        "seconds": round(seconds, 3),
+        "model": str(out),
+    }
+
+
+def _print_summary(s):
+    err_name = "KL divergence" if s["loss"] == "kl" else "relative error"
+    print(f"{s['n_faces']} faces of {s['image_shape'][0]}x{s['image_shape'][1]} -> rank "
+          f"{s['rank']} ({s['solver']}, {s['init']}): {err_name} {s['error']:.4f} after "
+          f"{s['n_iter']} iterations ({s['stop_reason']}) in {s['seconds']:.2f} s")
+    print(f"model: {s['model']}")
+
+
+def cmd_fit(args):
+    size = tuple(args.size) if args.size else None
+    faces = load_faces(args.source, path=args.path, size=size)
+    t = time.perf_counter()
+    model = _fit_with_progress(faces, args, args.json)
+    seconds = time.perf_counter() - t
+    save_model(args.output, model)
+    s = _summary(model, faces, seconds, args.output)
+    print(json.dumps(s)) if args.json else _print_summary(s)
+    if model.result.stop_reason == "interrupted":
+        print("facenmf: interrupted: saved the best model so far", file=sys.stderr)
+        return 130
+    return 0
+
+
+def cmd_demo(args):
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    faces = load_faces("lfw-subset")
+    args.source, args.path = "lfw-subset", None
+    t = time.perf_counter()
+    model = _fit_with_progress(faces, args, args.json)
+    seconds = time.perf_counter() - t
+    path = save_model(out / "model.npz", model)
+    s = _summary(model, faces, seconds, path)
+    print(json.dumps(s)) if args.json else _print_summary(s)
+    return 130 if model.result.stop_reason == "interrupted" else 0
+
+
+def cmd_info(args):
+    model = load_model(args.model)
+    meta = dict(model.metadata)
+    meta["model"] = str(args.model)
+    meta["has_training_weights"] = model.H is not None
+    if args.json:
+        print(json.dumps(meta))
+    else:
+        shape = meta["image_shape"]
+        print(f"{args.model}: facenmf model, rank {meta['rank']}, "
+              f"{meta['n_pixels']} pixels" + (f" ({shape[0]}x{shape[1]})" if shape else ""))
+        print(f"  solver {meta['solver']}, init {meta['init']}, loss {meta['loss']}, "
+              f"{meta['n_iter']} iterations, converged {meta['converged']}, "
+              f"error {meta['error']:.5g}")
+        print(f"  dtype {meta['dtype']}, written by facenmf {meta['versions']['facenmf']}, "
+              f"numpy {meta['versions']['numpy']}")
+    return 0
+
+
+def _add_fit_options(p, rank):
+    p.add_argument("--rank", type=int, default=rank, help=f"number of basis images (default {rank})")
+    p.add_argument("--solver", default="hals", choices=sorted(SOLVERS))
+    p.add_argument("--init", default=None, choices=[i for i in INITS if i != "custom"],
+                   help="initialization (default nndsvda)")
+    p.add_argument("--loss", default="frobenius", choices=list(LOSSES))
+    p.add_argument("--max-iter", type=int, default=500)
+    p.add_argument("--tol", type=float, default=1e-4)
+    p.add_argument("--time-limit", type=float, default=None, help="seconds")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="facenmf", description="Parts-based features of faces "
+                                     "with non-negative matrix factorization.")
+    parser.add_argument("--version", action="version", version=f"facenmf {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    p = sub.add_parser("demo", help="learn a basis of the bundled LFW faces (no network)")
+    p.add_argument("--out", default="facenmf-demo", help="output folder (default facenmf-demo/)")
+    _add_fit_options(p, rank=25)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("fit", help="learn a basis from a folder or a registered database")
+    p.add_argument("source", help="a folder of faces or a registered name (orl, cbcl, lfw-subset, ...)")
+    p.add_argument("--path", default=None, help="where a registered database's files are")
+    p.add_argument("--size", type=int, nargs=2, metavar=("H", "W"), help="resize faces to H x W")
+    p.add_argument("-o", "--output", type=Path, required=True, help="model file (.npz)")
+    _add_fit_options(p, rank=49)
+    p.set_defaults(func=cmd_fit)
+
+    p = sub.add_parser("info", help="describe a model file")
+    p.add_argument("model", type=Path)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_info)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("facenmf: interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, TypeError, OSError) as exc:
+        if args.debug:
+            raise
+        print(f"facenmf: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
