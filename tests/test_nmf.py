@@ -347,6 +347,16 @@ def test_load_rejects_bad_files(tmp_path):
         facenmf.load_model(pickled)
 
 
+def test_load_rejects_incomplete_metadata(tmp_path):
+    import json
+
+    path = tmp_path / "partial.npz"
+    meta = {"format": "facenmf-model", "format_version": 1}  # no rank, no n_pixels
+    np.savez(path, W=np.ones((4, 2)), metadata=np.array(json.dumps(meta)))
+    with pytest.raises(ValueError, match="partial.npz: corrupt facenmf model"):
+        facenmf.load_model(path)
+
+
 def test_load_rejects_truncated_file(tmp_path, faces_like):
     model = facenmf.NMF(3, max_iter=5, tol=0.5).fit(faces_like)
     path = facenmf.save_model(tmp_path / "m.npz", model)

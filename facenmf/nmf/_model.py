@@ -201,12 +201,15 @@ def load_model(path):
             f"(this facenmf reads version {FORMAT_VERSION})"
         )
     W = arrays.get("W")
-    if W is None or W.ndim != 2 or W.shape != (meta["n_pixels"], meta["rank"]) \
-            or W.dtype not in (np.float32, np.float64):
-        raise ValueError(f"{path}: corrupt facenmf model (W missing or of the wrong shape)")
+    try:
+        if W is None or W.ndim != 2 or W.shape != (meta["n_pixels"], meta["rank"]) \
+                or W.dtype not in (np.float32, np.float64):
+            raise ValueError("W missing or of the wrong shape")
+        model = NMF(meta["rank"], solver=meta["solver"], init=meta["init"], loss=meta["loss"],
+                    dtype=W.dtype, image_shape=meta["image_shape"])
+    except (KeyError, ValueError, TypeError) as exc:
+        raise ValueError(f"{path}: corrupt facenmf model ({exc})") from None
     H = arrays.get("H")
-    model = NMF(meta["rank"], solver=meta["solver"], init=meta["init"], loss=meta["loss"],
-                dtype=W.dtype, image_shape=meta["image_shape"])
     model.W = W
     model.H = H if H is not None and H.ndim == 2 and H.shape[0] == W.shape[1] else None
     model.metadata = meta

@@ -145,8 +145,7 @@ def nnls_bpp(G, C, passive=None, *, max_iter=None):
     chances = np.full(p, 3)
     for _ in range(max_iter):
         Xt, Yt, Ft = X[:, todo], Y[:, todo], F[:, todo]
-        tx = tol_x if np.ndim(tol_x) == 0 else tol_x[todo]
-        infeasible = (Ft & (Xt < -tx)) | (~Ft & (Yt < -tol_y[todo]))
+        infeasible = (Ft & (Xt < -tol_x[todo])) | (~Ft & (Yt < -tol_y[todo]))
         n_inf = infeasible.sum(axis=0)
         keep = n_inf > 0
         todo, infeasible, n_inf, Ft = todo[keep], infeasible[:, keep], n_inf[keep], Ft[:, keep]
