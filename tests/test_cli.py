@@ -62,3 +62,26 @@ def test_unreadable_model(tmp_path):
     bad.write_text("hello")
     r = run("info", bad)
     assert r.returncode == 2 and "not a facenmf model file" in r.stderr
+
+
+def test_ctrl_c_during_fit_saves_the_best_model(tmp_path):
+    import signal
+    import time
+
+    model = tmp_path / "m.npz"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "facenmf.cli", "fit", "lfw-subset", "--rank", "10", "--tol", "0",
+         "--max-iter", "100000000", "-o", str(model)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Wait until the fit is iterating (the progress bar has started; a failure would end the
+    # process and fail the next assert), then press Ctrl-C.
+    assert proc.stderr.read(1), "no progress output"
+    time.sleep(0.5)
+    assert proc.poll() is None
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "saved the best model so far" in err and "Traceback" not in err
+    assert "(interrupted)" in out
+    loaded = facenmf.load_model(model)
+    assert loaded.W.shape == (625, 10) and loaded.metadata["converged"] is False
