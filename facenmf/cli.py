@@ -50,7 +50,7 @@ def _fit_with_progress(faces, args, quiet):
 def _summary(model, faces, seconds, out):
     r = model.result
     return {
-        "source": getattr(faces, "source", None),
+        "source": faces.source,
         "n_faces": int(faces.A.shape[1]),
         "image_shape": list(faces.image_shape),
         "rank": int(model.rank),
@@ -74,14 +74,13 @@ def _print_summary(s):
     print(f"model: {s['model']}")
 
 
-def cmd_fit(args):
-    size = tuple(args.size) if args.size else None
-    faces = load_faces(args.source, path=args.path, size=size)
+def _fit_and_report(faces, args, output):
+    """Fit, save the model to ``output`` and print the summary; returns the exit code."""
     t = time.perf_counter()
     model = _fit_with_progress(faces, args, args.json)
     seconds = time.perf_counter() - t
-    save_model(args.output, model)
-    s = _summary(model, faces, seconds, args.output)
+    path = save_model(output, model)
+    s = _summary(model, faces, seconds, path)
     print(json.dumps(s)) if args.json else _print_summary(s)
     if model.result.stop_reason == "interrupted":
         print("facenmf: interrupted: saved the best model so far", file=sys.stderr)
@@ -89,18 +88,16 @@ def cmd_fit(args):
     return 0
 
 
+def cmd_fit(args):
+    size = tuple(args.size) if args.size else None
+    return _fit_and_report(load_faces(args.source, path=args.path, size=size), args,
+                           args.output)
+
+
 def cmd_demo(args):
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    faces = load_faces("lfw-subset")
-    args.source, args.path = "lfw-subset", None
-    t = time.perf_counter()
-    model = _fit_with_progress(faces, args, args.json)
-    seconds = time.perf_counter() - t
-    path = save_model(out / "model.npz", model)
-    s = _summary(model, faces, seconds, path)
-    print(json.dumps(s)) if args.json else _print_summary(s)
-    return 130 if model.result.stop_reason == "interrupted" else 0
+    return _fit_and_report(load_faces("lfw-subset"), args, out / "model.npz")
 
 
 def cmd_info(args):

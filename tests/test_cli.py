@@ -9,9 +9,9 @@ import facenmf
 from facenmf.cli import main
 
 
-def run(*argv):
+def run(*argv, cwd=None):
     return subprocess.run([sys.executable, "-m", "facenmf.cli", *map(str, argv)],
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, cwd=cwd)
 
 
 def test_demo_writes_model_and_summary(tmp_path):
@@ -47,10 +47,8 @@ def test_fit_and_info_on_a_folder(tmp_path):
     (["fit", "no-such-folder", "-o", "m.npz"], "no-such-folder"),
     (["fit", "lfw-subset", "--rank", "0", "-o", "m.npz"], "rank: expected an integer >= 1, got 0"),
 ])
-def test_errors_are_one_line_without_traceback(tmp_path, argv, message, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    r = subprocess.run([sys.executable, "-m", "facenmf.cli", *argv], capture_output=True,
-                       text=True, timeout=120, cwd=tmp_path)
+def test_errors_are_one_line_without_traceback(tmp_path, argv, message):
+    r = run(*argv, cwd=tmp_path)
     assert r.returncode == 2
     assert message in r.stderr and "Traceback" not in r.stderr
     assert r.stderr.startswith("facenmf: error:") and r.stderr.count("\n") == 1
