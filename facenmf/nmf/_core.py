@@ -261,8 +261,10 @@ def nmf(A, rank, *, solver="hals", init=None, loss="frobenius", max_iter=500, to
     W, H = state.factors()
     W, H = _normalize(np.ascontiguousarray(W), np.array(H, order="C"))
     if loss == "frobenius":
-        H = _project(A, W, H0=H)
-    error = to_error(_objective(A, W, H, loss, norm_A_sq))
+        H, WtA, WtW = _project(A, W, H0=H, return_products=True)
+        error = to_error(squared_error(norm_A_sq, WtA, WtW, H))
+    else:
+        error = to_error(_objective(A, W, H, loss, norm_A_sq))
     if stop_reason in ("max_iter", "time_limit") and max_iter > 0:
         what = f"max_iter={max_iter}" if stop_reason == "max_iter" else f"time_limit={time_limit}s"
         warnings.warn(

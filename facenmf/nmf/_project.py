@@ -19,45 +19,48 @@ def _warm_start(G, C):
     return Z > 0
 
 
-def _project(A, W, mask=None, H0=None):
+def _project(A, W, mask=None, H0=None, return_products=False):
     """Trusting core of :func:`project` (inputs already checked).
 
     ``H0`` (rank, n_faces), e.g. the weights of a fit, only guides the first guess of the
-    positive entries; the solution is the same exact one without it."""
-    dtype = W.dtype
+    positive entries; the solution is the same exact one without it. With
+    ``return_products`` (no mask), also return ``WᵀA`` and ``WᵀW`` in float64, so that a
+    caller can compute the error without forming them again.
+    """
     k, m = W.shape[1], A.shape[1]
     active = np.flatnonzero(np.einsum("ij,ij->j", W, W) > 0)
-    H = np.zeros((k, m), dtype=dtype)
-    if active.size == 0:
-        return H
-    Wa = W[:, active] if active.size < k else W
+    H = np.zeros((k, m), dtype=W.dtype)
     if mask is None:
-        G = (Wa.T @ Wa).astype(np.float64)
-        C = (Wa.T @ A).astype(np.float64)
-    elif mask.ndim == 1:
-        keep = ~mask
-        Wk = Wa[keep]
-        G = (Wk.T @ Wk).astype(np.float64)
-        C = (Wk.T @ A[keep]).astype(np.float64)
+        WtW = (W.T @ W).astype(np.float64)
+        WtA = (W.T @ A).astype(np.float64)
+        G, C = WtW[np.ix_(active, active)], WtA[active]
     else:
-        C = (Wa.T @ np.where(mask, 0, A)).astype(np.float64)
-        G_all = (Wa.T @ Wa).astype(np.float64)
-        # One Gram matrix per distinct mask: G - W_oᵀ W_o over the ignored pixels o.
-        keys = np.packbits(mask, axis=0)
-        uniq, inverse = np.unique(keys, axis=1, return_inverse=True)
-        inverse = inverse.reshape(-1)
-        Gs = np.empty((uniq.shape[1], active.size, active.size))
-        for g in range(uniq.shape[1]):
-            rows = np.flatnonzero(mask[:, np.flatnonzero(inverse == g)[0]])
-            Wo = Wa[rows]
-            Gs[g] = G_all - (Wo.T @ Wo).astype(np.float64)
-        if uniq.shape[1] == 1:
-            G = Gs[0]
+        Wa = W[:, active]
+        if mask.ndim == 1:
+            Wk = Wa[~mask]
+            G = (Wk.T @ Wk).astype(np.float64)
+            C = (Wk.T @ A[~mask]).astype(np.float64)
         else:
-            G = Gs[inverse]
-    passive = H0[active] > 0 if H0 is not None else _warm_start(G, C)
-    H[active] = nnls_bpp(G, C, passive=passive)
-    return H
+            C = (Wa.T @ np.where(mask, 0, A)).astype(np.float64)
+            G = _masked_grams(Wa, mask)
+    if active.size:
+        passive = H0[active] > 0 if H0 is not None else _warm_start(G, C)
+        H[active] = nnls_bpp(G, C, passive=passive)
+    return (H, WtA, WtW) if return_products else H
+
+
+def _masked_grams(W, mask):
+    """``Wᵀ diag(~mask_j) W`` for each face j (shared by faces with the same mask):
+    ``WᵀW - W_oᵀ W_o`` over the ignored pixels ``o``."""
+    G_all = (W.T @ W).astype(np.float64)
+    keys = np.packbits(mask, axis=0)
+    uniq, inverse = np.unique(keys, axis=1, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    Gs = np.empty((uniq.shape[1], W.shape[1], W.shape[1]))
+    for g in range(uniq.shape[1]):
+        Wo = W[mask[:, np.flatnonzero(inverse == g)[0]]]
+        Gs[g] = G_all - (Wo.T @ Wo).astype(np.float64)
+    return Gs[0] if uniq.shape[1] == 1 else Gs[inverse]
 
 
 def project(A, W, *, mask=None):
