@@ -33,7 +33,7 @@ _MAX_GROUPS = 24
 _BATCH_ELEMENTS = 1 << 23
 
 
-def _solve_shared(G, C, F):
+def _solve_shared(G, C, F, Ginv=None):
     """Unconstrained solution on passive sets F (k, p) with a shared G; zero elsewhere."""
     k, p = C.shape
     X = np.zeros((k, p))
@@ -51,7 +51,43 @@ def _solve_shared(G, C, F):
             sub = G[np.ix_(rows, rows)]
             X[np.ix_(rows, cols)] = _spd_solve(sub, C[np.ix_(rows, cols)])
         return X
-    return _solve_batched(G, C, F)
+    if Ginv is None:
+        return _solve_batched(G, C, F)
+    # Columns with few zeros: through their zeros; the others: through their positives.
+    n_zero = k - F.sum(axis=0)
+    few = n_zero <= k // 2
+    if few.all():
+        return _solve_complement(Ginv, C, F, n_zero)
+    X[:, few] = _solve_complement(Ginv, C[:, few], F[:, few], n_zero[few])
+    X[:, ~few] = _solve_batched(G, C[:, ~few], F[:, ~few])
+    return X
+
+
+def _solve_complement(Ginv, C, F, n_zero):
+    """The same solutions through the (usually few) zero entries Z of each column.
+
+    With ``u = G⁻¹c``, the solution is ``x = u + G⁻¹[:, Z] y_Z`` where
+    ``(G⁻¹)_ZZ y_Z = -u_Z`` (then ``x_Z = 0`` and ``(G x - c)_F = 0``): one system of size
+    ``|Z|`` per column instead of ``|F|``, padded with identity to the largest ``|Z|``.
+    """
+    k, p = C.shape
+    U = Ginv @ C
+    zmax = int(n_zero.max(initial=0))
+    if p == 0 or zmax == 0:
+        return U
+    # Row indices of each column's zeros first (stable), the padding after them.
+    idx = np.argsort(F, axis=0, kind="stable")[:zmax].T  # (p, zmax)
+    valid = np.arange(zmax)[None, :] < n_zero[:, None]  # (p, zmax)
+    cols = np.arange(p)[:, None]
+    both = valid[:, :, None] & valid[:, None, :]
+    M = np.where(both, Ginv[idx[:, :, None], idx[:, None, :]], 0.0)
+    diag = np.arange(zmax)
+    M[:, diag, diag] += ~valid
+    rhs = np.where(valid, -U[idx, cols], 0.0)
+    y = np.linalg.solve(M, rhs[:, :, None])[:, :, 0]
+    X = U + np.einsum("kpz,pz->kp", Ginv[:, idx], y)
+    X[~F] = 0.0
+    return X
 
 
 def _spd_solve(M, B):
@@ -95,10 +131,17 @@ def _gradient(G, X, C):
     return np.einsum("pij,jp->ip", G, X) - C
 
 
-def _solve(G, C, F):
+def _solve(G, C, F, Ginv=None):
     if G.ndim == 2:
-        return _solve_shared(G, C, F)
+        return _solve_shared(G, C, F, Ginv)
     return _solve_batched(G, C, F)
+
+
+def _safe_inverse(G):
+    """``G⁻¹`` for a well-conditioned shared Gram matrix, else None (use subsystems)."""
+    if G.ndim != 2 or np.linalg.cond(G) > 1e8:
+        return None
+    return np.linalg.inv(G)
 
 
 def nnls_bpp(G, C, passive=None, *, max_iter=None):
@@ -136,7 +179,8 @@ def nnls_bpp(G, C, passive=None, *, max_iter=None):
     tol_y = 1e-10 * np.maximum(scale, np.finfo(np.float64).tiny)
     tol_x = tol_y / dscale
 
-    X = _solve(G, C, F)
+    Ginv = _safe_inverse(G)
+    X = _solve(G, C, F, Ginv)
     Y = _gradient(G, X, C)
     Y[F] = 0.0
 
@@ -167,7 +211,7 @@ def nnls_bpp(G, C, passive=None, *, max_iter=None):
         Ft ^= flip
         F[:, todo] = Ft
         Gt = G if G.ndim == 2 else G[todo]
-        Xn = _solve(Gt, C[:, todo], Ft)
+        Xn = _solve(Gt, C[:, todo], Ft, Ginv)
         Yn = _gradient(Gt, Xn, C[:, todo])
         Yn[Ft] = 0.0
         X[:, todo] = Xn
