@@ -150,7 +150,7 @@ def bench_iteration(A, repeat=30):
     A = A.astype(np.float32)
     norm = float(np.sum(A.astype(np.float64) ** 2))
     W, H = _init.initialize(A, RANK, "nndsvda", None, np.float32)
-    state = _hals.HALS(A, W, H, norm, alpha=0.0)
+    state = _hals.HALS(A, W, H, norm, alpha=0.0, extrapolate=False)
     for _ in range(3):
         state.step()
     it_times, prod_times = [], []

@@ -49,15 +49,16 @@ def sweep(X, Cs, Gz, inv, n_sweeps, eps, buf, old):
     buffers. Stops early when a sweep changes X by less than ``eps`` times the first
     sweep's change. Returns the number of sweeps done.
     """
-    rows = np.flatnonzero(inv)
+    # Row views made once: indexing inside the loop costs as much as the work on small rows.
+    rows = [(Gz[j], Cs[j], X[j]) for j in np.flatnonzero(inv)]
     first = None
     for done in range(1, n_sweeps + 1):
         if n_sweeps > 1:
             np.copyto(old, X)
-        for j in rows:
-            np.dot(Gz[j], X, out=buf)
-            np.subtract(Cs[j], buf, out=buf)
-            np.maximum(buf, 0, out=X[j])
+        for g, c, x in rows:
+            np.dot(g, X, out=buf)
+            np.subtract(c, buf, out=buf)
+            np.maximum(buf, 0, out=x)
         if n_sweeps > 1:
             np.subtract(old, X, out=old)
             change = float(np.vdot(old, old))
@@ -69,11 +70,26 @@ def sweep(X, Cs, Gz, inv, n_sweeps, eps, buf, old):
 
 
 class HALS:
-    """State of an accelerated HALS fit of ``A ≈ W H`` (Frobenius loss)."""
+    """State of an accelerated HALS fit of ``A ≈ W H`` (Frobenius loss), with extrapolation.
+
+    After each factor's update ``X_n``, the next update starts from the extrapolated point
+    ``max(0, X_n + beta (X_n - X_{n-1}))``. ``beta`` grows by ``gamma`` while the error
+    falls (up to ``beta_max``, which itself creeps towards 1 by ``gamma_bar``); when the
+    error rises, the step restarts from the plain iterate, ``beta_max`` becomes the failed
+    ``beta`` and ``beta`` shrinks by ``eta`` (Ang & Gillis 2019). The state keeps the best
+    pair seen, so the reported error never rises. ``extrapolate=False`` gives plain
+    accelerated HALS.
+
+    References
+    ----------
+    A. M. S. Ang and N. Gillis, "Accelerating nonnegative matrix factorization algorithms
+    using extrapolation", Neural Computation 31(2), 417-439, 2019. doi:10.1162/neco_a_01157
+    """
 
     losses = ("frobenius",)
 
-    def __init__(self, A, W, H, norm_A_sq, *, alpha=0.3, eps=0.1):
+    def __init__(self, A, W, H, norm_A_sq, *, alpha=0.3, eps=0.1, extrapolate=True,
+                 beta=0.3, eta=1.5, gamma=1.01, gamma_bar=1.005):
         n, m = A.shape
         k = W.shape[1]
         dt = A.dtype
@@ -89,6 +105,20 @@ class HALS:
         self.inner_w = 1 + int(alpha * (1 + m * (n + k) / (n * (k + 1))))
         self.inner_h = 1 + int(alpha * (1 + n * (m + k) / (m * (k + 1))))
         self.eps = eps
+        self.extrapolate = extrapolate
+        self.beta, self.beta_max = beta, 1.0
+        self.eta, self.gamma, self.gamma_bar = eta, gamma, gamma_bar
+        # Previous plain iterates (None until the first step) and the best pair so far.
+        self.Wt_prev = self.H_prev = None
+        self.best_error = np.inf
+        self.best = (self.Wt, self.H)
+
+    def _extrapolated(self, X, prev):
+        """``max(0, X + beta (X - prev))`` written into ``prev``'s buffer (returned)."""
+        np.subtract(X, prev, out=prev)
+        prev *= self.beta
+        prev += X
+        return np.maximum(prev, 0, out=prev)
 
     def step(self):
         A, Wt, H = self.A, self.Wt, self.H
@@ -96,13 +126,42 @@ class HALS:
         # C / diag(G) for the W update, folded into the product: (D⁻¹ H) Aᵀ.
         np.dot(H * inv[:, None], A.T, out=self.Cw)
         sweep(Wt, self.Cw, Gz, inv, self.inner_w, self.eps, self.buf_w, self.old_w)
+        Wn = Wt
+        if self.extrapolate and self.Wt_prev is not None:
+            Wt = self._extrapolated(Wn, self.Wt_prev)
         np.dot(Wt, A, out=self.WtA)
         WtW = Wt @ Wt.T
         Gz, inv = scaled_system(WtW)
         sweep(H, self.WtA * inv[:, None], Gz, inv, self.inner_h, self.eps, self.buf_h,
               self.old_h)
-        self.HHt = H @ H.T
-        return squared_error(self.norm_A_sq, self.WtA, WtW, H, self.HHt)
+        HHt = H @ H.T
+        error = squared_error(self.norm_A_sq, self.WtA, WtW, H, HHt)
+        if not self.extrapolate:
+            self.HHt, self.best_error, self.best = HHt, error, (Wt, H)
+            return error
+        improved = error < self.best_error
+        if improved:
+            self.best_error = error
+            self.best = (Wt.copy(), H.copy())
+            self.beta = min(self.beta_max, self.gamma * self.beta)
+            self.beta_max = min(1.0, self.gamma_bar * self.beta_max)
+        else:
+            self.beta_max = self.beta
+            self.beta /= self.eta
+            Wt = Wn  # restart the next update from the plain iterate
+        # Keep the plain iterates for the next extrapolation (in buffers of their own) and
+        # start the next step from the extrapolated ones.
+        if Wt is Wn:
+            Wn = Wn.copy()
+        self.Wt, self.Wt_prev = Wt, Wn
+        if improved and self.H_prev is not None:
+            self.H = self._extrapolated(H, self.H_prev)
+            HHt = self.H @ self.H.T
+        else:
+            self.H = H.copy()
+        self.H_prev, self.HHt = H, HHt
+        return self.best_error
 
     def factors(self):
-        return self.Wt.T, self.H
+        Wt, H = self.best
+        return Wt.T, H
