@@ -20,6 +20,7 @@ class ANLS:
     """State of an ANLS fit of ``A ≈ W H`` (Frobenius loss)."""
 
     losses = ("frobenius",)
+    improved = True  # every step is a plain descent step
 
     def __init__(self, A, W, H, norm_A_sq):
         self.A, self.norm_A_sq = A, norm_A_sq

@@ -19,7 +19,9 @@ from ._project import _project
 __all__ = ["nmf", "Factorization", "History", "ConvergenceWarning", "SOLVERS", "LOSSES"]
 
 #: Solvers by name. A solver is a class built from ``(A, W, H, norm_A_sq, **options)``
-#: with ``step() -> objective``, ``factors() -> (W, H)`` and a ``losses`` tuple.
+#: with ``step() -> objective``, ``factors() -> (W, H)``, a ``losses`` tuple and an
+#: ``improved`` flag (False after a step that only restarted an extrapolation: such a step
+#: does not count for the ``tol`` test).
 SOLVERS = {"hals": HALS, "mu": MU, "anls": ANLS}
 LOSSES = ("frobenius", "kl")
 
@@ -246,7 +248,7 @@ def nmf(A, rank, *, solver="hals", init=None, loss="frobenius", max_iter=500, to
                 if callback(n_iter, W, H, err) is False:
                     stop_reason = "callback"
                     break
-            if tol > 0 and (prev - err) <= tol * prev:
+            if tol > 0 and state.improved and (prev - err) <= tol * prev:
                 stop_reason = "tol"
                 break
             if err == 0.0:

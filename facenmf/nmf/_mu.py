@@ -22,6 +22,7 @@ class MU:
     """State of a multiplicative-update fit of ``A ≈ W H``."""
 
     losses = ("frobenius", "kl")
+    improved = True  # every step is a plain descent step
 
     def __init__(self, A, W, H, norm_A_sq, *, loss="frobenius"):
         self.A, self.norm_A_sq, self.loss = A, norm_A_sq, loss
