@@ -68,24 +68,18 @@ def _solve_complement(Ginv, C, F, n_zero):
 
     With ``u = G⁻¹c``, the solution is ``x = u + G⁻¹[:, Z] y_Z`` where
     ``(G⁻¹)_ZZ y_Z = -u_Z`` (then ``x_Z = 0`` and ``(G x - c)_F = 0``): one system of size
-    ``|Z|`` per column instead of ``|F|``, padded with identity to the largest ``|Z|``.
+    ``|Z|`` per column instead of ``|F|``, batched over the columns with the same ``|Z|``.
     """
-    k, p = C.shape
-    U = Ginv @ C
-    zmax = int(n_zero.max(initial=0))
-    if p == 0 or zmax == 0:
-        return U
-    # Row indices of each column's zeros first (stable), the padding after them.
-    idx = np.argsort(F, axis=0, kind="stable")[:zmax].T  # (p, zmax)
-    valid = np.arange(zmax)[None, :] < n_zero[:, None]  # (p, zmax)
-    cols = np.arange(p)[:, None]
-    both = valid[:, :, None] & valid[:, None, :]
-    M = np.where(both, Ginv[idx[:, :, None], idx[:, None, :]], 0.0)
-    diag = np.arange(zmax)
-    M[:, diag, diag] += ~valid
-    rhs = np.where(valid, -U[idx, cols], 0.0)
-    y = np.linalg.solve(M, rhs[:, :, None])[:, :, 0]
-    X = U + np.einsum("kpz,pz->kp", Ginv[:, idx], y)
+    X = Ginv @ C
+    for z in np.unique(n_zero):
+        if z == 0:
+            continue
+        cols = np.flatnonzero(n_zero == z)
+        # Row indices of each column's zeros (False sorts first).
+        Z = np.argsort(F[:, cols], axis=0, kind="stable")[:z].T  # (c, z)
+        M = Ginv[Z[:, :, None], Z[:, None, :]]
+        y = np.linalg.solve(M, -X[Z, cols[:, None]][:, :, None])[:, :, 0]
+        X[:, cols] += np.einsum("kcz,cz->kc", Ginv[:, Z], y)
     X[~F] = 0.0
     return X
 
