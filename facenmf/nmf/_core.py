@@ -40,7 +40,8 @@ class History:
         Wall-clock seconds since the call to :func:`nmf` started.
     error : ndarray of shape (n_iter + 1,)
         Relative error ``||A - W H||_F / ||A||_F``, or for ``loss="kl"`` the generalized
-        Kullback-Leibler divergence ``D(A || W H)``.
+        Kullback-Leibler divergence ``D(A || W H)``. For ``"hals"`` (which extrapolates
+        and keeps the best pair) it is the error of the best factors so far.
     """
 
     seconds: np.ndarray
@@ -150,7 +151,8 @@ def nmf(A, rank, *, solver="hals", init=None, loss="frobenius", max_iter=500, to
     rank : int
         Number of basis images, ``1 <= rank <= min(A.shape)``.
     solver : {"hals", "mu", "anls"}
-        ``"hals"``: accelerated hierarchical ALS (Gillis & Glineur 2012), the fastest;
+        ``"hals"``: accelerated hierarchical ALS (Gillis & Glineur 2012) with
+        extrapolation (Ang & Gillis 2019), the fastest;
         ``"mu"``: Lee & Seung's multiplicative updates; ``"anls"``: alternating exact
         non-negative least squares by block principal pivoting (Kim & Park 2011).
     init : {"nndsvda", "nndsvd", "nndsvdar", "random", "custom"} or None
