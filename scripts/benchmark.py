@@ -4,6 +4,8 @@ Usage::
 
     python scripts/benchmark.py [--shared ../shared/datasets] [--repeat 3] [--output BENCHMARKS.md]
 
+``--output`` replaces this script's section of the file and keeps the others.
+
 For each data set (ORL 10304x400, CBCL 361x2429 when present, and a synthetic matrix) at
 rank 49 and each dtype, it prints seconds, iterations and final relative error of:
 scikit-learn ``NMF`` with its defaults (solver ``cd`` and ``mu``, init nndsvda, tol 1e-4,
@@ -21,7 +23,6 @@ import argparse
 import os
 import platform
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -30,6 +31,9 @@ import numpy as np
 
 import facenmf
 from facenmf.nmf import _hals, _init
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import write_section  # noqa: E402
 
 RANK = 49
 NOTES = set()  # problems met while running peers, reported under the tables
@@ -206,9 +210,9 @@ def main(argv=None):
 
     import sklearn
     lines = [
-        "# facenmf benchmarks",
+        "## Fitting and projecting: facenmf vs scikit-learn and nimfa",
         "",
-        f"Command: `python scripts/benchmark.py --repeat {args.repeat}`  ",
+        f"Command: `python scripts/benchmark.py --repeat {args.repeat} --output BENCHMARKS.md`  ",
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
         f"Python {platform.python_version()}, numpy {np.__version__}, "
         f"scikit-learn {sklearn.__version__}, facenmf {facenmf.__version__}.  ",
@@ -226,11 +230,11 @@ def main(argv=None):
             ratio_rows.append((name, dt, sk_secs, target, secs, f.n_iter, err, sk_secs / secs,
                                err <= target * (1 + 1e-6)))
 
-    lines += ["## Fits at rank 49", "",
+    lines += ["### Fits at rank 49", "",
               "| data | dtype | method | seconds | iterations | rel. error |",
               "|---|---|---|---:|---:|---:|"]
     lines += [f"| {d} | {t} | {m} | {s:.3f} | {i} | {e:.5f} |" for d, t, m, s, i, e in rows]
-    lines += ["", "## Time to reach scikit-learn cd's default-fit error", "",
+    lines += ["", "### Time to reach scikit-learn cd's default-fit error", "",
               "facenmf `nmf(A, 49)` (HALS, nndsvda) stopped by a callback as soon as its error is "
               "at most the error scikit-learn `NMF(49, solver='cd')` reaches with its defaults; "
               "facenmf's time includes validation, init and the final exact H step.", "",
@@ -248,14 +252,14 @@ def main(argv=None):
     if "ORL" in data or "synthetic" in data:
         name = "ORL" if "ORL" in data else "synthetic"
         it_s, prod_s = bench_iteration(data[name])
-        lines += ["", "## Cost of one HALS iteration", "",
+        lines += ["", "### Cost of one HALS iteration", "",
                   f"{name}, float32, rank 49, median of 30 interleaved runs: one outer HALS "
                   f"iteration with a single sweep per factor {it_s * 1e3:.2f} ms; the two "
                   f"products `A Hᵀ` and `Wᵀ A` alone {prod_s * 1e3:.2f} ms; "
                   f"ratio **{it_s / prod_s:.2f}** (target <= 1.3)."]
     if "ORL" in data:
         t_sk, t_us, o_sk, o_us = bench_projection(data["ORL"], (112, 92), args.repeat)
-        lines += ["", "## Projecting 10,000 faces onto a fixed rank-49 basis", "",
+        lines += ["", "### Projecting 10,000 faces onto a fixed rank-49 basis", "",
                   "10,000 faces made from ORL (random flips, shifts up to 3 px, brightness "
                   "0.8-1.2), 10304 pixels each, float32, onto the basis scikit-learn learned on "
                   "ORL (its `components_`).", "",
@@ -266,14 +270,11 @@ def main(argv=None):
                   f"{'<=' if o_us <= o_sk * (1 + 1e-7) else '>'} scikit-learn's "
                   f"(relative difference {(o_us - o_sk) / o_sk:+.2e})."]
     if NOTES:
-        lines += ["", "## Notes", ""] + [f"- {n}" for n in sorted(NOTES)]
+        lines += ["", "### Notes", ""] + [f"- {n}" for n in sorted(NOTES)]
     report = "\n".join(lines) + "\n"
     print(report)
     if args.output:
-        fd, tmp = tempfile.mkstemp(dir=args.output.resolve().parent, suffix=".tmp")
-        with os.fdopen(fd, "w") as fh:
-            fh.write(report)
-        os.replace(tmp, args.output)
+        write_section(args.output, "benchmark.py", report)
 
 
 if __name__ == "__main__":
