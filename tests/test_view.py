@@ -1,0 +1,326 @@
+"""Tests of facenmf.view: every figure renders and saves a sensible PNG, helpers, bad input.
+
+Data are a synthetic 12x10 face set made of random non-negative blob "parts" (fast to fit);
+one test uses the bundled lfw-subset (100 faces of 25x25).
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import facenmf
+from facenmf import view
+
+SHAPE = (12, 10)
+RANK = 6
+
+
+def _parts(rank=RANK, shape=SHAPE, seed=0):
+    """``rank`` non-negative Gaussian blobs as columns of W, of shape (n_pixels, rank)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:shape[0], :shape[1]]
+    cols = []
+    for _ in range(rank):
+        cy, cx = rng.uniform(1, shape[0] - 1), rng.uniform(1, shape[1] - 1)
+        s = rng.uniform(1.2, 2.5)
+        cols.append(np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * s * s)).ravel())
+    return np.stack(cols, axis=1)
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(1)
+    W = _parts()
+    H = rng.random((RANK, 40)) * (np.arange(RANK, 0, -1)[:, None] / RANK)
+    A = W @ H + 0.02 * rng.random((SHAPE[0] * SHAPE[1], 40))
+    A /= A.max()
+    fit = facenmf.nmf(A, RANK, random_state=0)
+    return A, fit
+
+
+def _check_png(path, fig, min_std=5.0):
+    """The PNG opens, has the figure's size in pixels (±2) and is not blank."""
+    with Image.open(path) as img:
+        img.load()
+        width, height = img.size
+        grey = np.asarray(img.convert("L"), dtype=float)
+    want_w, want_h = fig.get_size_inches() * view.DPI
+    assert abs(width - want_w) <= 2 and abs(height - want_h) <= 2, (img.size, want_w, want_h)
+    assert grey.std() > min_std
+    assert width >= 300 and height >= 200  # readable, not a thumbnail
+
+
+def _one_line(excinfo):
+    text = str(excinfo.value)
+    assert "\n" not in text, text
+    return text
+
+
+# -- figures -----------------------------------------------------------------------------
+def test_basis_montage_png(data, tmp_path):
+    _, fit = data
+    path = tmp_path / "montage.png"
+    fig = view.basis_montage(fit.W, SHAPE, H=fit.H, titles=True, path=path)
+    _check_png(path, fig)
+    assert len(fig.axes) == 1
+    assert len(fig.axes[0].texts) == RANK
+
+
+def test_basis_montage_grid_size_for_rank_49(tmp_path):
+    W = np.random.default_rng(0).random((SHAPE[0] * SHAPE[1], 49))
+    fig = view.basis_montage(W, SHAPE, path=tmp_path / "m.png")
+    _check_png(tmp_path / "m.png", fig)
+    # 7x7 grid of 12x10 tiles with gaps of 1 pixel
+    grid = fig.axes[0].images[0].get_array()
+    assert grid.shape == (7 * 13 + 1, 7 * 11 + 1)
+    width, height = fig.get_size_inches()
+    assert 5 <= width <= 9 and 6 <= height <= 10
+
+
+def test_basis_montage_usage_order_puts_most_used_first(data):
+    _, fit = data
+    H = np.ones((RANK, 5))
+    H[3] *= 10  # basis 3 is used most, then 1
+    H[1] *= 5
+    assert view.usage_order(H)[:2].tolist() == [3, 1]
+    fig = view.basis_montage(fit.W, SHAPE, H=H, titles=True)
+    first = fig.axes[0].texts[0].get_text()
+    assert first.split()[0] == "3" and first.endswith("%")
+    # The first tile is basis 3, scaled to [0, 1].
+    w3 = fit.W[:, 3] / fit.W[:, 3].max()
+    grid = np.ma.filled(fig.axes[0].images[0].get_array(), np.nan)
+    top = math.ceil(1.35 * 6.5 / 72 * SHAPE[0])
+    tile = grid[1 + top:1 + top + SHAPE[0], 1:1 + SHAPE[1]]
+    np.testing.assert_allclose(tile, w3.reshape(SHAPE), atol=1e-6)
+
+
+def test_basis_montage_order_options(data):
+    _, fit = data
+    fig = view.basis_montage(fit.W, SHAPE, H=fit.H, order=[5, 0], titles=True)
+    assert [t.get_text().split()[0] for t in fig.axes[0].texts] == ["5", "0"]
+    fig = view.basis_montage(fit.W, SHAPE, H=fit.H, order="none", titles=True)
+    assert [t.get_text().split()[0] for t in fig.axes[0].texts] == [str(i) for i in range(RANK)]
+    # usage without H falls back to the given order
+    fig = view.basis_montage(fit.W, SHAPE, titles=True)
+    assert [t.get_text() for t in fig.axes[0].texts] == [str(i) for i in range(RANK)]
+
+
+def test_basis_montage_signed_basis_uses_diverging_map():
+    W = np.random.default_rng(0).standard_normal((SHAPE[0] * SHAPE[1], 4))
+    fig = view.basis_montage(W, SHAPE)
+    im = fig.axes[0].images[0]
+    assert im.get_cmap().name.startswith(view.DIVERGING)
+    assert im.norm.vmin == -1 and im.norm.vmax == 1
+
+
+def test_reconstructions_png(data, tmp_path):
+    A, fit = data
+    path = tmp_path / "recon.png"
+    fig = view.reconstructions(A, fit.W, fit.H, SHAPE, faces=[3, 7], path=path)
+    _check_png(path, fig)
+    assert len(fig.axes) == 2 * 3 + 1  # + the residual colour bar
+    err = np.linalg.norm(A[:, 7] - fit.W @ fit.H[:, 7]) / np.linalg.norm(A[:, 7])
+    assert fig.axes[3].get_ylabel() == f"face 7\nerror {err:.1%}"
+    assert f"{120 / RANK:.3g}×" in fig._suptitle.get_text()
+    # residual map centred on 0
+    res = fig.axes[2].images[0]
+    assert res.norm.vmin == -res.norm.vmax
+
+
+def test_reconstructions_default_first_n(data):
+    A, fit = data
+    fig = view.reconstructions(A, fit.W, fit.H, SHAPE, n=4)
+    assert len(fig.axes) == 4 * 3 + 1
+
+
+def test_parts_png(data, tmp_path):
+    A, fit = data
+    path = tmp_path / "parts.png"
+    fig = view.parts(2, A, fit.W, fit.H, SHAPE, n_parts=4, path=path)
+    _check_png(path, fig)
+    titles = [ax.get_title() for ax in fig.axes if ax.images]
+    assert len(titles) == 2 + 4 + 1  # face, reconstruction, 4 parts, the other 2
+    k = int(np.argmax(fit.H[:, 2]))
+    assert titles[2].startswith(f"+ basis {k}\n")
+
+
+def test_parts_all_parts_in_two_rows(data):
+    A, fit = data
+    fig = view.parts(0, A, fit.W, fit.H, SHAPE, n_parts=50)  # clamped to the rank
+    shown = [ax for ax in fig.axes if ax.images]
+    assert len(shown) == 2 + RANK
+    assert len({ax.get_subplotspec().rowspan.start for ax in fig.axes}) == 1  # 8 tiles: 1 row
+
+
+@pytest.mark.parametrize("x, n_axes", [("seconds", 1), ("iteration", 1), ("both", 2)])
+def test_convergence_png(data, tmp_path, x, n_axes):
+    A, fit = data
+    with pytest.warns(facenmf.ConvergenceWarning):  # a deliberately short run
+        history = facenmf.nmf(A, RANK, solver="mu", max_iter=30, random_state=0).history
+    path = tmp_path / "conv.png"
+    fig = view.convergence([fit, history], x=x, path=path)
+    _check_png(path, fig)
+    assert len(fig.axes) == n_axes
+    assert all(ax.get_yscale() == "log" for ax in fig.axes)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels == ["hals (nndsvda)", "run 1"]
+    line = fig.axes[-1].lines[0]
+    xs = line.get_xdata()
+    if x == "seconds":
+        np.testing.assert_allclose(xs, fit.history.seconds)
+    else:
+        np.testing.assert_array_equal(xs, np.arange(len(fit.history)))
+
+
+def test_convergence_single_fit_and_labels(data):
+    _, fit = data
+    fig = view.convergence(fit, labels=["mine"])
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["mine"]
+    fig = view.convergence([fit, fit])
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == [
+        "hals (nndsvda) #1", "hals (nndsvda) #2"]
+
+
+def test_compare_methods_png(data, tmp_path):
+    A, _ = data
+    path = tmp_path / "compare.png"
+    fig = view.compare_methods(A, SHAPE, rank=4, path=path)
+    _check_png(path, fig)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert [t.split(":")[0] for t in titles] == ["NMF", "PCA", "VQ"]
+    assert all("sparseness" in t for t in titles)
+    cmaps = [ax.images[0].get_cmap().name for ax in fig.axes]
+    assert cmaps[0].startswith(view.GREY) and cmaps[2].startswith(view.GREY)
+    assert cmaps[1].startswith(view.DIVERGING)
+
+
+def test_compare_methods_lfw_subset(tmp_path):
+    faces = facenmf.load_faces("lfw-subset")
+    path = tmp_path / "lfw.png"
+    fig = view.compare_methods(faces.A, faces.image_shape, rank=9, path=path)
+    _check_png(path, fig)
+    nmf_s, pca_s, vq_s = (float(ax.get_title().split("sparseness ")[1].split()[0])
+                          for ax in fig.axes)
+    assert nmf_s > vq_s and pca_s > vq_s  # prototypes are whole faces
+
+
+# -- method_bases and sparseness ---------------------------------------------------------
+def test_method_bases(data):
+    A, _ = data
+    bases = view.method_bases(A, 4, random_state=0)
+    assert list(bases) == ["NMF", "PCA", "VQ"]
+    assert all(B.shape == (120, 4) for B in bases.values())
+    assert bases["NMF"].min() >= 0 and bases["VQ"].min() >= 0
+    # PCA: orthonormal, spans the top principal subspace of the centred data
+    U = bases["PCA"]
+    np.testing.assert_allclose(U.T @ U, np.eye(4), atol=1e-8)
+    C = A - A.mean(axis=1, keepdims=True)
+    U_ref = np.linalg.svd(C, full_matrices=False)[0][:, :4]
+    np.testing.assert_allclose(np.abs(U.T @ U_ref), np.eye(4), atol=1e-6)
+    # the largest-magnitude entry of each eigenface is positive
+    assert (U[np.abs(U).argmax(axis=0), np.arange(4)] > 0).all()
+    # VQ prototypes are means of faces: within the data's range
+    assert bases["VQ"].max() <= A.max() + 1e-12
+    # same seed, same bases
+    again = view.method_bases(A, 4, random_state=0)
+    for name in bases:
+        np.testing.assert_array_equal(bases[name], again[name])
+
+
+def test_method_bases_pca_more_faces_than_pixels():
+    rng = np.random.default_rng(3)
+    A = rng.random((20, 60))
+    U = view.method_bases(A, 5)["PCA"]
+    U_ref = np.linalg.svd(A - A.mean(axis=1, keepdims=True), full_matrices=False)[0][:, :5]
+    np.testing.assert_allclose(np.abs(U.T @ U_ref), np.eye(5), atol=1e-6)
+
+
+def test_hoyer_sparseness_known_values():
+    assert view.hoyer_sparseness([0, 0, 0, 7.0]) == pytest.approx(1.0)
+    assert view.hoyer_sparseness(np.full(9, 0.3)) == pytest.approx(0.0, abs=1e-12)
+    assert view.hoyer_sparseness([-1, 1, -1, 1]) == pytest.approx(0.0, abs=1e-12)
+    x = np.array([1.0, 1.0, 0.0, 0.0])
+    expected = (2 - 2 / math.sqrt(2)) / (2 - 1)
+    assert view.hoyer_sparseness(x) == pytest.approx(expected)
+    # a matrix: the mean over columns, all-zero columns left out
+    M = np.stack([x, [0, 0, 5, 0], np.zeros(4)], axis=1)
+    assert view.hoyer_sparseness(M) == pytest.approx((expected + 1) / 2)
+    s = view.hoyer_sparseness(np.random.default_rng(0).random((50, 7)))
+    assert isinstance(s, float) and 0 <= s <= 1
+
+
+@pytest.mark.parametrize("x, match", [([3.0], "at least 2"), (np.zeros((4, 2)), "all zero"),
+                                      ([1.0, np.nan], "finite")])
+def test_hoyer_sparseness_bad_input(x, match):
+    with pytest.raises(ValueError, match=match) as excinfo:
+        view.hoyer_sparseness(x)
+    _one_line(excinfo)
+
+
+# -- bad input ---------------------------------------------------------------------------
+def test_errors_name_the_parameter(data):
+    A, fit = data
+    with pytest.raises(ValueError, match=r"^image_shape: \(11, 10\) has 110 pixels but W has "
+                                         r"120 rows") as excinfo:
+        view.basis_montage(fit.W, (11, 10))
+    _one_line(excinfo)
+    cases = [
+        (TypeError, "^image_shape", lambda: view.basis_montage(fit.W, 120)),
+        (ValueError, "^H: expected shape", lambda: view.basis_montage(fit.W, SHAPE, H=fit.H.T)),
+        (ValueError, "^order: unknown", lambda: view.basis_montage(fit.W, SHAPE, order="size")),
+        (ValueError, "^order: expected indices", lambda: view.basis_montage(fit.W, SHAPE,
+                                                                           order=[0, 9])),
+        (ValueError, "^ncols", lambda: view.basis_montage(fit.W, SHAPE, ncols=0)),
+        (TypeError, "^path", lambda: view.basis_montage(fit.W, SHAPE, path=3)),
+        (ValueError, "^W: expected shape", lambda: view.reconstructions(A, fit.W[:-1], fit.H,
+                                                                       SHAPE)),
+        (ValueError, "^faces", lambda: view.reconstructions(A, fit.W, fit.H, SHAPE,
+                                                            faces=[40])),
+        (ValueError, "^image_shape", lambda: view.reconstructions(A, fit.W, fit.H, (10, 10))),
+        (ValueError, "^a_index", lambda: view.parts(40, A, fit.W, fit.H, SHAPE)),
+        (TypeError, "^a_index", lambda: view.parts(1.5, A, fit.W, fit.H, SHAPE)),
+        (ValueError, "^n_parts", lambda: view.parts(0, A, fit.W, fit.H, SHAPE, n_parts=0)),
+        (TypeError, "^histories: item 1", lambda: view.convergence([fit, 3])),
+        (ValueError, "^histories", lambda: view.convergence([])),
+        (ValueError, "^labels", lambda: view.convergence([fit], labels=["a", "b"])),
+        (ValueError, "^x: unknown", lambda: view.convergence([fit], x="time")),
+        (ValueError, "^A: expected non-negative", lambda: view.compare_methods(-A, SHAPE, 4)),
+        (ValueError, "^rank", lambda: view.method_bases(A, 40)),
+        (ValueError, "^image_shape", lambda: view.compare_methods(A, (10, 10), 4)),
+    ]
+    for error, match, call in cases:
+        with pytest.raises(error, match=match) as excinfo:
+            call()
+        _one_line(excinfo)
+
+
+# -- saving and imports ------------------------------------------------------------------
+def test_save_replaces_existing_file_without_leftovers(data, tmp_path):
+    _, fit = data
+    path = tmp_path / "fig.png"
+    path.write_bytes(b"old contents")
+    fig = view.basis_montage(fit.W, SHAPE, path=str(path))
+    _check_png(path, fig)
+    assert [p.name for p in tmp_path.iterdir()] == ["fig.png"]
+    with pytest.raises(FileNotFoundError):
+        view.basis_montage(fit.W, SHAPE, path=tmp_path / "missing" / "fig.png")
+    assert [p.name for p in tmp_path.iterdir()] == ["fig.png"]
+
+
+def test_import_facenmf_does_not_import_matplotlib():
+    code = (
+        "import sys, numpy as np, facenmf\n"
+        "assert 'matplotlib' not in sys.modules, 'import facenmf imported matplotlib'\n"
+        "from facenmf import view\n"
+        "view.basis_montage(np.ones((6, 2)), (3, 2), path=None)\n"
+        "assert 'matplotlib.pyplot' not in sys.modules, 'view imported pyplot'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
