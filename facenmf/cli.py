@@ -13,6 +13,7 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
 
 from . import __version__
 from .data import load_faces
@@ -74,14 +75,24 @@ def _print_summary(s):
     print(f"model: {s['model']}")
 
 
-def _fit_and_report(faces, args, output):
-    """Fit, save the model to ``output`` and print the summary; returns the exit code."""
+def _fit_and_report(faces, args, output, draw=None):
+    """Fit, save the model to ``output``, draw figures and print the summary.
+
+    ``draw(model)``, if given, writes figures and returns ``{name: path}``. Returns the exit
+    code (130 when Ctrl-C stopped the fit: the best model so far is saved all the same).
+    """
     t = time.perf_counter()
     model = _fit_with_progress(faces, args, args.json)
     seconds = time.perf_counter() - t
-    path = save_model(output, model)
-    s = _summary(model, faces, seconds, path)
-    print(json.dumps(s)) if args.json else _print_summary(s)
+    s = _summary(model, faces, seconds, save_model(output, model))
+    if draw is not None:
+        s["figures"] = {name: str(path) for name, path in draw(model).items()}
+    if args.json:
+        print(json.dumps(s))
+    else:
+        _print_summary(s)
+        if draw is not None:
+            print("figures: " + ", ".join(s["figures"].values()))
     if model.result.stop_reason == "interrupted":
         print("facenmf: interrupted: saved the best model so far", file=sys.stderr)
         return 130
@@ -95,9 +106,100 @@ def cmd_fit(args):
 
 
 def cmd_demo(args):
+    from . import view
+
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    return _fit_and_report(load_faces("lfw-subset"), args, out / "model.npz")
+    faces = load_faces("lfw-subset")
+    A, shape = faces.A, faces.image_shape
+
+    def draw(model):
+        paths = {name: out / f"{name}.png"
+                 for name in ("basis", "reconstructions", "parts", "convergence")}
+        view.basis_montage(model.W, shape, H=model.H, path=paths["basis"])
+        view.reconstructions(A, model.W, model.H, shape, path=paths["reconstructions"])
+        view.parts(0, A, model.W, model.H, shape, path=paths["parts"])
+        view.convergence([model.result], path=paths["convergence"])
+        return paths
+
+    return _fit_and_report(faces, args, out / "model.npz", draw)
+
+
+def cmd_show(args):
+    from . import view
+
+    model = load_model(args.model)
+    if model.image_shape is None:
+        raise ValueError(f"{args.model}: the model has no image shape; refit with facenmf fit")
+    view.basis_montage(model.W, model.image_shape, H=model.H, titles=args.titles,
+                       path=args.output)
+    print(f"basis images of {args.model}: {args.output}")
+    return 0
+
+
+def _unique_names(paths, reserved=("reconstructions",)):
+    """Output file names from input stems, made unique (``a.png``, ``a-2.png``, ...) and
+    never one of the ``reserved`` stems (the figure written beside them)."""
+    seen, names = {stem: 1 for stem in reserved}, []
+    for p in paths:
+        stem = Path(p).stem or "face"
+        n = seen.get(stem, 0) + 1
+        seen[stem] = n
+        names.append(f"{stem}.png" if n == 1 else f"{stem}-{n}.png")
+    return names
+
+
+def _save_grey_png(path, image):
+    """Write a float image in [0, 1] as an 8-bit grey PNG, atomically."""
+    import os
+    import tempfile
+
+    from PIL import Image
+
+    pixels = np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            Image.fromarray(pixels).save(fh, format="PNG")
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def cmd_reconstruct(args):
+    from . import view
+
+    model = load_model(args.model)
+    if model.image_shape is None:
+        raise ValueError(f"{args.model}: the model has no image shape; refit with facenmf fit")
+    faces = load_faces([Path(p) for p in args.images], size=model.image_shape)
+    H = model.transform(faces.A)
+    A_hat = np.clip(model.reconstruct(H), 0, 1)
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    errors = (np.linalg.norm(faces.A - A_hat, axis=0)
+              / np.maximum(np.linalg.norm(faces.A, axis=0), np.finfo(np.float32).tiny))
+    results = []
+    for j, name in enumerate(_unique_names(faces.paths)):
+        target = out / name
+        _save_grey_png(target, A_hat[:, j].reshape(model.image_shape))
+        results.append({"input": faces.paths[j], "output": str(target),
+                        "relative_error": float(errors[j])})
+    figure = out / "reconstructions.png"
+    view.reconstructions(faces.A, model.W, H, model.image_shape,
+                         n=min(6, faces.A.shape[1]), path=figure)
+    report = {"model": str(args.model), "rank": int(model.W.shape[1]),
+              "image_shape": list(model.image_shape), "faces": results,
+              "mean_relative_error": float(errors.mean()), "figure": str(figure)}
+    if args.json:
+        print(json.dumps(report))
+    else:
+        for r in results:
+            print(f"{r['input']} -> {r['output']} (relative error {r['relative_error']:.4f})")
+        print(f"{len(results)} faces, mean relative error {report['mean_relative_error']:.4f}; "
+              f"figure: {figure}")
+    return 0
 
 
 def cmd_info(args):
@@ -139,7 +241,8 @@ def build_parser():
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
 
-    p = sub.add_parser("demo", help="learn a basis of the bundled LFW faces (no network)")
+    p = sub.add_parser("demo", help="learn a basis of the bundled LFW faces and draw it "
+                       "(no network)")
     p.add_argument("--out", default="facenmf-demo", help="output folder (default facenmf-demo/)")
     _add_fit_options(p, rank=25)
     p.set_defaults(func=cmd_demo)
@@ -151,6 +254,19 @@ def build_parser():
     p.add_argument("-o", "--output", type=Path, required=True, help="model file (.npz)")
     _add_fit_options(p, rank=49)
     p.set_defaults(func=cmd_fit)
+
+    p = sub.add_parser("show", help="draw a model's basis images")
+    p.add_argument("model", type=Path)
+    p.add_argument("-o", "--output", type=Path, required=True, help="PNG file")
+    p.add_argument("--titles", action="store_true", help="label each image")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("reconstruct", help="project images onto a model and rebuild them")
+    p.add_argument("model", type=Path)
+    p.add_argument("images", nargs="+", help="image files")
+    p.add_argument("-o", "--output", type=Path, required=True, help="output folder")
+    p.add_argument("--json", action="store_true", help="print a JSON report on stdout")
+    p.set_defaults(func=cmd_reconstruct)
 
     p = sub.add_parser("info", help="describe a model file")
     p.add_argument("model", type=Path)

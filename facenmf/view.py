@@ -131,15 +131,22 @@ def _finish(fig, path):
 
 
 # -- montages ----------------------------------------------------------------------------
+_TILE_PERCENTILE = 99.0  # each tile's white point; the brightest 1% of its pixels saturate
+
+
 def _scaled_tiles(M, image_shape, signed):
     """Columns of ``M`` as images each scaled on its own: to [0, 1], or to [-1, 1] if signed.
 
     Returns an array of shape (n_columns, height, width).
     """
     M = np.asarray(M, dtype=np.float64)
-    peak = np.abs(M).max(axis=0) if signed else np.clip(M, 0, None).max(axis=0)
+    values = np.abs(M) if signed else np.clip(M, 0, None)
+    # A robust peak: a few very bright pixels would otherwise leave the image nearly black.
+    peak = np.percentile(values, _TILE_PERCENTILE, axis=0)
+    peak = np.where(peak > 0, peak, values.max(axis=0))
     peak[peak == 0] = 1.0  # an all-zero column stays zero
-    tiles = (M if signed else np.clip(M, 0, None)) / peak
+    low = -1.0 if signed else 0.0
+    tiles = np.clip((M if signed else values) / peak, low, 1.0)
     return tiles.T.reshape((M.shape[1], *image_shape))
 
 
@@ -225,9 +232,10 @@ def basis_montage(W, image_shape, *, H=None, order="usage", ncols=None, titles=F
     -------
     matplotlib.figure.Figure
         About one inch per image (at least 3 inches wide). Each image is scaled on its own,
-        from 0 (black) to its maximum (white), in grey; if ``W`` has negative entries
-        (e.g. eigenfaces) a diverging map centred on 0 is used instead (red positive, blue
-        negative, each image scaled to its largest absolute value).
+        from 0 (black) to its 99th percentile (white; the brightest 1% saturate), in grey;
+        if ``W`` has negative entries (e.g. eigenfaces) a diverging map centred on 0 is used
+        instead (red positive, blue negative, scaled by the 99th percentile of the absolute
+        values).
 
     Raises
     ------

@@ -1,6 +1,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,6 +24,55 @@ def test_demo_writes_model_and_summary(tmp_path):
     model = facenmf.load_model(out / "model.npz")
     assert model.W.shape == (625, 25) and model.image_shape == (25, 25)
     assert "Traceback" not in r.stderr
+    assert set(s["figures"]) == {"basis", "reconstructions", "parts", "convergence"}
+    for path in s["figures"].values():
+        assert_png(path)
+
+
+def assert_png(path, min_side=200):
+    from PIL import Image
+
+    with Image.open(path) as im:
+        assert im.format == "PNG" and min(im.size) >= min_side
+        pixels = np.asarray(im.convert("L"), dtype=float)
+    assert pixels.std() > 10  # not blank
+
+
+@pytest.fixture(scope="module")
+def demo_model(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    assert main(["demo", "--out", str(out), "--json"]) == 0
+    return out / "model.npz"
+
+
+def test_show_draws_the_basis(tmp_path, demo_model):
+    r = run("show", demo_model, "-o", tmp_path / "basis.png", "--titles")
+    assert r.returncode == 0, r.stderr
+    assert_png(tmp_path / "basis.png")
+
+
+def test_reconstruct_writes_each_face_and_a_report(tmp_path, demo_model):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    inputs = []
+    for folder, name in (("a", "face.png"), ("b", "face.png"), ("c", "reconstructions.pgm")):
+        (tmp_path / folder).mkdir()
+        inputs.append(tmp_path / folder / name)
+        Image.fromarray((rng.random((40, 30)) * 255).astype(np.uint8)).save(inputs[-1])
+    out = tmp_path / "out"
+    r = run("reconstruct", demo_model, *inputs, "-o", out, "--json")
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    names = [Path(f["output"]).name for f in report["faces"]]
+    assert names == ["face.png", "face-2.png", "reconstructions-2.png"]
+    for f in report["faces"]:
+        with Image.open(f["output"]) as im:
+            assert im.size == (25, 25) and im.mode == "L"
+        assert 0 < f["relative_error"] < 1
+    assert_png(report["figure"], min_side=100)
+    r = run("reconstruct", demo_model, tmp_path / "missing.png", "-o", out)
+    assert r.returncode == 2 and "missing.png" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_fit_and_info_on_a_folder(tmp_path):
