@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from ._atomic import atomic_write
 from .data import load_faces
 from .nmf import INITS, LOSSES, NMF, SOLVERS, ConvergenceWarning, load_model, save_model
 
@@ -101,8 +102,9 @@ def _fit_and_report(faces, args, output, draw=None):
 
 def cmd_fit(args):
     size = tuple(args.size) if args.size else None
-    return _fit_and_report(load_faces(args.source, path=args.path, size=size), args,
-                           args.output)
+    faces = load_faces(args.source, path=args.path, size=size, equalize=args.equalize,
+                       normalize=args.normalize)
+    return _fit_and_report(faces, args, args.output)
 
 
 def cmd_demo(args):
@@ -151,20 +153,11 @@ def _unique_names(paths, reserved=("reconstructions",)):
 
 def _save_grey_png(path, image):
     """Write a float image in [0, 1] as an 8-bit grey PNG, atomically."""
-    import os
-    import tempfile
-
     from PIL import Image
 
     pixels = np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            Image.fromarray(pixels).save(fh, format="PNG")
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with atomic_write(path) as fh:
+        Image.fromarray(pixels).save(fh, format="PNG")
 
 
 def cmd_reconstruct(args):
@@ -251,6 +244,9 @@ def build_parser():
     p.add_argument("source", help="a folder of faces or a registered name (orl, cbcl, lfw-subset, ...)")
     p.add_argument("--path", default=None, help="where a registered database's files are")
     p.add_argument("--size", type=int, nargs=2, metavar=("H", "W"), help="resize faces to H x W")
+    p.add_argument("--equalize", action="store_true", help="histogram-equalize each face")
+    p.add_argument("--normalize", choices=["lee-seung"], default=None,
+                   help="Lee & Seung 1999: each face's mean and standard deviation set to 0.25")
     p.add_argument("-o", "--output", type=Path, required=True, help="model file (.npz)")
     _add_fit_options(p, rank=49)
     p.set_defaults(func=cmd_fit)

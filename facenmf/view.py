@@ -24,7 +24,6 @@ from __future__ import annotations
 import math
 import numbers
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +33,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from . import _validation as v
+from ._atomic import atomic_write
 
 __all__ = [
     "basis_montage",
@@ -119,14 +119,8 @@ def _finish(fig, path):
     path = Path(path)
     # A temporary file in the same folder, then an atomic rename: a reader (or a crash)
     # sees either the old PNG or the new one, never half of one.
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            fig.savefig(f, format="png", dpi=DPI)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as f:
+        fig.savefig(f, format="png", dpi=DPI)
     return fig
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
+
+from facenmf._atomic import atomic_write
 
 
 def write_section(path: Path, name: str, text: str) -> None:
@@ -19,7 +19,5 @@ def write_section(path: Path, name: str, text: str) -> None:
     pattern = re.compile(rf"<!-- BEGIN {re.escape(name)} -->.*?<!-- END {re.escape(name)} -->\n?",
                          re.S)
     new = pattern.sub(lambda _: block, old) if pattern.search(old) else old.rstrip() + "\n\n" + block
-    fd, tmp = tempfile.mkstemp(dir=path.resolve().parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
+    with atomic_write(path, "w") as fh:
         fh.write(new)
-    os.replace(tmp, path)

@@ -451,3 +451,13 @@ def test_orl_rank_49():
     err = f.history.error
     assert np.all(np.diff(err) <= 1e-4 * err[:-1])
     assert f.error == pytest.approx(frobenius_error(A, f.W, f.H), rel=1e-3)
+
+
+def test_saved_files_get_ordinary_permissions(tmp_path, faces_like):
+    import os
+
+    model = facenmf.NMF(3, max_iter=5, tol=0.5).fit(faces_like)
+    path = facenmf.save_model(tmp_path / "m.npz", model)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask

@@ -176,6 +176,10 @@ def unpack(archive: Path, target: Path, entry) -> Path:
                 f"{archive}: the archive does not hold database {entry.name!r} as expected "
                 f"(no {entry.marker!r} inside); nothing was kept"
             )
+        # mkdtemp makes a private (0700) folder; the database gets ordinary permissions.
+        mask = os.umask(0)
+        os.umask(mask)
+        tmp.chmod(0o777 & ~mask)
         tmp.rename(target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from .. import _validation as v
+from .._atomic import atomic_write
 from ._core import nmf
 from ._project import _project
 
@@ -160,14 +159,8 @@ def save_model(path, model):
     arrays = {"W": model.W, "metadata": np.array(json.dumps(meta))}
     if model.H is not None:
         arrays["H"] = model.H
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with atomic_write(path) as fh:
+        np.savez(fh, **arrays)
     return path
 
 
