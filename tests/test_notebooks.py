@@ -1,6 +1,5 @@
 """Every notebook runs from top to bottom (with small settings) and is committed clean."""
 
-import os
 from pathlib import Path
 
 import pytest
