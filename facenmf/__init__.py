@@ -17,11 +17,12 @@ from .nmf import (
     load_model,
     nmf,
     project,
+    robust_project,
     save_model,
 )
 
 __version__ = "0.1.0"
 
-__all__ = ["load_faces", "FaceSet", "DATABASES", "nmf", "NMF", "project", "save_model",
+__all__ = ["load_faces", "FaceSet", "DATABASES", "nmf", "NMF", "project", "robust_project", "save_model",
            "load_model", "Factorization", "History", "ConvergenceWarning", "SOLVERS", "INITS",
            "LOSSES", "__version__"]

@@ -127,6 +127,78 @@ def cmd_demo(args):
     return _fit_and_report(faces, args, out / "model.npz", draw)
 
 
+def cmd_recognize(args):
+    from tqdm import tqdm
+
+    from . import recognition, view
+
+    size = tuple(args.size) if args.size else None
+    faces = load_faces(args.source, path=args.path, size=size, equalize=args.equalize,
+                       normalize=args.normalize)
+    chosen = args.metric or ["cosine"]
+    metrics = recognition.METRICS if "all" in chosen else tuple(dict.fromkeys(chosen))
+    conditions = tuple(args.occlusion or ())
+    n_folds = args.splits if args.protocol == "split" else None
+    with tqdm(total=n_folds, unit="fold", desc="recognition", leave=False,
+              disable=args.json, file=sys.stderr) as bar:
+        report = recognition.evaluate(
+            faces, rank=args.rank, metrics=metrics, k=args.k, protocol=args.protocol,
+            train_per_identity=args.train_per_identity, n_splits=args.splits,
+            random_state=args.seed, conditions=conditions, mask=args.mask,
+            nmf_options={"random_state": args.seed},
+            progress=lambda done, total: bar.update(1))
+    figures = {}
+    if args.figures:
+        out = Path(args.figures)
+        out.mkdir(parents=True, exist_ok=True)
+        figures = {"results": out / "recognition.png", "examples": out / "nearest-faces.png"}
+        view.recognition_results(report, path=figures["results"])
+        view.nearest_faces(faces, report, path=figures["examples"])
+    if args.json:
+        doc = report.to_json()
+        doc["source"] = faces.source
+        doc["figures"] = {name: str(p) for name, p in figures.items()}
+        print(json.dumps(doc))
+        return 0
+    p = report.protocol
+    print(f"{p['n_faces']} faces of {p['n_identities']} identities, rank {report.rank}, "
+          + (f"{p['splits']} splits of {p['train_per_identity']} training faces per identity"
+             if p["name"] == "split" else f"leave-one-out, {p['splits']} folds")
+          + f", {report.seconds['total']:.1f} s")
+    print(report.table())
+    for name, path in figures.items():
+        print(f"{name}: {path}")
+    return 0
+
+
+def cmd_compress(args):
+    from . import compress
+
+    model = load_model(args.model)
+    report = compress.compress_files(model, [Path(p) for p in args.images], args.output,
+                                     bits=args.bits)
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print(f"{report['n_faces']} faces -> {report['path']}: {report['bytes']} bytes, "
+              f"{report['bytes_per_face']:.1f} bytes per face ({report['ratio']:.0f}x smaller "
+              f"than 8-bit images), PSNR {report['psnr_mean']:.2f} dB, "
+              f"SSIM {report['ssim_mean']:.3f}")
+    return 0
+
+
+def cmd_decompress(args):
+    from . import compress
+
+    model = load_model(args.model)
+    report = compress.decompress_file(model, args.container, args.output)
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print(f"{report['n_faces']} faces from {report['path']} -> {report['out_dir']}")
+    return 0
+
+
 def cmd_show(args):
     from . import view
 
@@ -137,18 +209,6 @@ def cmd_show(args):
                        path=args.output)
     print(f"basis images of {args.model}: {args.output}")
     return 0
-
-
-def _unique_names(paths, reserved=("reconstructions",)):
-    """Output file names from input stems, made unique (``a.png``, ``a-2.png``, ...) and
-    never one of the ``reserved`` stems (the figure written beside them)."""
-    seen, names = {stem: 1 for stem in reserved}, []
-    for p in paths:
-        stem = Path(p).stem or "face"
-        n = seen.get(stem, 0) + 1
-        seen[stem] = n
-        names.append(f"{stem}.png" if n == 1 else f"{stem}-{n}.png")
-    return names
 
 
 def _save_grey_png(path, image):
@@ -174,7 +234,11 @@ def cmd_reconstruct(args):
     errors = (np.linalg.norm(faces.A - A_hat, axis=0)
               / np.maximum(np.linalg.norm(faces.A, axis=0), np.finfo(np.float32).tiny))
     results = []
-    for j, name in enumerate(_unique_names(faces.paths)):
+    from .compress import output_names
+
+    # Unique names from the stems, never that of the figure written beside them.
+    names = output_names(["reconstructions"] + [Path(p).stem or "face" for p in faces.paths])[1:]
+    for j, name in enumerate(names):
         target = out / name
         _save_grey_png(target, A_hat[:, j].reshape(model.image_shape))
         results.append({"input": faces.paths[j], "output": str(target),
@@ -251,6 +315,32 @@ def build_parser():
     _add_fit_options(p, rank=49)
     p.set_defaults(func=cmd_fit)
 
+    p = sub.add_parser("recognize", help="nearest-neighbour identification: NMF vs PCA vs "
+                       "raw pixels on the same splits")
+    p.add_argument("source", help="a folder of faces (one sub-folder per identity) or a "
+                   "registered name (orl, ...)")
+    p.add_argument("--path", default=None, help="where a registered database's files are")
+    p.add_argument("--size", type=int, nargs=2, metavar=("H", "W"), help="resize faces to H x W")
+    p.add_argument("--equalize", action="store_true", help="histogram-equalize each face")
+    p.add_argument("--normalize", choices=["lee-seung"], default=None)
+    p.add_argument("--rank", type=int, default=49, help="basis images and eigenfaces (49)")
+    p.add_argument("--protocol", choices=["split", "leave-one-out"], default="split")
+    p.add_argument("--train-per-identity", type=int, default=5,
+                   help="training (gallery) faces per identity in each split (5)")
+    p.add_argument("--splits", type=int, default=10, help="seeded random splits (10)")
+    p.add_argument("--metric", action="append", choices=[*("euclidean", "cosine", "l1"), "all"],
+                   help="distance in feature space; repeat for several (default cosine)")
+    p.add_argument("--k", type=int, default=1, help="neighbours that vote (1)")
+    p.add_argument("--occlusion", action="append", metavar="COND",
+                   help="also test occluded probes: block:F, sunglasses, scarf or noise:F "
+                   "(repeatable)")
+    p.add_argument("--mask", choices=["unknown", "known"], default="unknown",
+                   help="whether the occluded pixels are known to the recognizer")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--figures", type=Path, help="also draw the results and sample probes here")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.set_defaults(func=cmd_recognize)
+
     p = sub.add_parser("show", help="draw a model's basis images")
     p.add_argument("model", type=Path)
     p.add_argument("-o", "--output", type=Path, required=True, help="PNG file")
@@ -263,6 +353,21 @@ def build_parser():
     p.add_argument("-o", "--output", type=Path, required=True, help="output folder")
     p.add_argument("--json", action="store_true", help="print a JSON report on stdout")
     p.set_defaults(func=cmd_reconstruct)
+
+    p = sub.add_parser("compress", help="store faces as their quantized weights on a model")
+    p.add_argument("model", type=Path)
+    p.add_argument("images", nargs="+", help="image files")
+    p.add_argument("-o", "--output", type=Path, required=True, help="container file to write")
+    p.add_argument("--bits", type=int, default=8, help="bits per weight, 2 to 16 (8)")
+    p.add_argument("--json", action="store_true", help="print a JSON report on stdout")
+    p.set_defaults(func=cmd_compress)
+
+    p = sub.add_parser("decompress", help="rebuild the faces of a container as PNG files")
+    p.add_argument("model", type=Path)
+    p.add_argument("container", type=Path)
+    p.add_argument("-o", "--output", type=Path, required=True, help="output folder")
+    p.add_argument("--json", action="store_true", help="print a JSON report on stdout")
+    p.set_defaults(func=cmd_decompress)
 
     p = sub.add_parser("info", help="describe a model file")
     p.add_argument("model", type=Path)

@@ -36,13 +36,16 @@ from . import _validation as v
 from ._atomic import atomic_write
 
 __all__ = [
+    "accuracy_vs_rank",
     "basis_montage",
     "compare_methods",
     "convergence",
     "hoyer_sparseness",
     "method_bases",
+    "nearest_faces",
     "parts",
     "rate_distortion",
+    "recognition_results",
     "reconstructions",
     "usage_order",
 ]
@@ -913,4 +916,157 @@ def rate_distortion(rows, path=None, *, xlabel="bytes per face", title=None):
     fig.legend(handles, labels, loc="outside right upper", fontsize="small")
     if title:
         fig.suptitle(title, fontsize=10)
+    return _finish(fig, path)
+
+
+# -- recognition ---------------------------------------------------------------------------
+_METHOD_COLOURS = {"nmf": "tab:blue", "pca": "tab:orange", "raw": "tab:green"}
+
+
+def _condition_label(result):
+    mask = result.get("mask")
+    return result["condition"] + (f"\n({mask} mask)" if mask else "")
+
+
+def recognition_results(report, *, path=None):
+    """Accuracy of each method under each probe condition, as grouped bars with ± std.
+
+    Parameters
+    ----------
+    report : facenmf.recognition.RecognitionReport
+        Results of :func:`facenmf.recognition.evaluate`.
+    path : str or os.PathLike, optional
+        Also save the figure there as a PNG.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per metric; bars per method, grouped by condition; the mean accuracy
+        written on each bar.
+    """
+    results = report.results
+    metrics = list(dict.fromkeys(r["metric"] for r in results))
+    methods = list(dict.fromkeys(r["method"] for r in results))
+    conditions = list(dict.fromkeys((r["condition"], r["mask"]) for r in results))
+    fig = Figure(figsize=(max(4.5, 1.2 * len(conditions) * len(methods) ** 0.5 + 2),
+                          3.2 * len(metrics)), layout="constrained", dpi=DPI)
+    axes = fig.subplots(len(metrics), 1, squeeze=False)[:, 0]
+    width = 0.8 / len(methods)
+    for ax, metric in zip(axes, metrics):
+        for i, method in enumerate(methods):
+            means, stds = [], []
+            for cond in conditions:
+                r = next((r for r in results if r["metric"] == metric and r["method"] == method
+                          and (r["condition"], r["mask"]) == cond), None)
+                means.append(np.nan if r is None else 100 * r["mean"])
+                stds.append(0 if r is None else 100 * r["std"])
+            x = np.arange(len(conditions)) + (i - (len(methods) - 1) / 2) * width
+            bars = ax.bar(x, means, width, yerr=stds, capsize=2, label=method.upper(),
+                          color=_METHOD_COLOURS.get(method))
+            ax.bar_label(bars, labels=[f"{m:.0f}" for m in means], fontsize=7, padding=2)
+        ax.set_xticks(np.arange(len(conditions)),
+                      [c + (f"\n({m} mask)" if m else "") for c, m in conditions], fontsize=8)
+        ax.set_ylim(0, 110)
+        ax.set_ylabel(f"accuracy (%), {metric}")
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].legend(fontsize=8, loc="lower left", ncols=len(methods))
+    p = report.protocol
+    fig.suptitle(f"1-NN identification, rank {report.rank}, {p['splits']} "
+                 f"{'splits' if p['name'] == 'split' else 'leave-one-out folds'}"
+                 + (f" of {p['train_per_identity']} training faces per identity"
+                    if p.get("train_per_identity") else ""), fontsize=10)
+    return _finish(fig, path)
+
+
+def accuracy_vs_rank(rows, *, path=None):
+    """Mean accuracy (± std) against rank, one line per method and condition.
+
+    Parameters
+    ----------
+    rows : list of (int, RecognitionReport)
+        As returned by :func:`facenmf.recognition.accuracy_vs_rank`; the first metric of
+        each report is drawn.
+    path : str or os.PathLike, optional
+        Also save the figure there as a PNG.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    rows = sorted(rows, key=lambda r: r[0])
+    if not rows:
+        raise ValueError("rows: expected at least one (rank, report) pair, got none")
+    fig = Figure(figsize=(6, 3.8), layout="constrained", dpi=DPI)
+    ax = fig.subplots()
+    first = rows[0][1].results
+    metric = first[0]["metric"]
+    keys = list(dict.fromkeys((r["method"], r["condition"], r["mask"]) for r in first
+                              if r["metric"] == metric))
+    ranks = [rank for rank, _ in rows]
+    for method, cond, mask in keys:
+        means, stds = [], []
+        for _, rep in rows:
+            r = next(r for r in rep.results if (r["method"], r["condition"], r["mask"],
+                                                r["metric"]) == (method, cond, mask, metric))
+            means.append(100 * r["mean"])
+            stds.append(100 * r["std"])
+        style = "-" if cond == "clean" else "--"
+        label = f"{method.upper()}, {cond}" + (f" ({mask} mask)" if mask else "")
+        ax.errorbar(ranks, means, yerr=stds, fmt=style + "o", ms=3, capsize=2, label=label,
+                    color=_METHOD_COLOURS.get(method))
+    ax.set_xlabel("rank (basis images / eigenfaces)")
+    ax.set_ylabel(f"accuracy (%), {metric} 1-NN")
+    ax.set_ylim(0, 102)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return _finish(fig, path)
+
+
+def nearest_faces(faces, report, *, n=6, path=None):
+    """Sample probes (as the recognizer saw them) and each method's nearest gallery face.
+
+    Parameters
+    ----------
+    faces : FaceSet
+        The faces the report was computed on.
+    report : facenmf.recognition.RecognitionReport
+        Its ``examples`` (from the first split) are drawn.
+    n : int
+        Probes shown, spread evenly over the split.
+    path : str or os.PathLike, optional
+        Also save the figure there as a PNG.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One row per probe: the probe, then per method its nearest gallery face, titled
+        right (✓) or wrong (✗).
+    """
+    ex = report.examples
+    methods = list(ex["nearest"])
+    n = min(n, len(ex["probe_index"]))
+    # Probes spread over the split (different identities), not its first n.
+    picks = np.unique(np.linspace(0, len(ex["probe_index"]) - 1, n).round().astype(int))
+    n = len(picks)
+    shape = faces.image_shape
+    A = np.asarray(faces.A)
+    lim = _grey_limit(A[:, :1])
+    size = 1.3 * max(1.0, shape[1] / shape[0])
+    fig = Figure(figsize=(size * (1 + len(methods)), 1.45 * n + 0.4), layout="constrained",
+                 dpi=DPI)
+    axes = fig.subplots(n, 1 + len(methods), squeeze=False)
+    for i, p in enumerate(picks):
+        ax = axes[i, 0]
+        ax.imshow(ex["probes"][:, p].reshape(shape), cmap=GREY, vmin=0, vmax=lim)
+        _bare(ax)
+        ax.set_ylabel(f"probe ({faces.labels[ex['probe_index'][p]]})", fontsize=8)
+        for c, method in enumerate(methods, start=1):
+            g = ex["nearest"][method][p]
+            ax = axes[i, c]
+            ax.imshow(A[:, g].reshape(shape), cmap=GREY, vmin=0, vmax=lim)
+            _bare(ax)
+            ok = bool(ex["correct"][method][p])
+            ax.set_title(f"{method.upper()}: {faces.labels[g]} {'✓' if ok else '✗'}",
+                         fontsize=8, color="black" if ok else "tab:red")
+    fig.suptitle(f"nearest gallery faces, probes: {ex['condition']}", fontsize=10)
     return _finish(fig, path)

@@ -133,3 +133,29 @@ def test_ctrl_c_during_fit_saves_the_best_model(tmp_path):
     assert "(interrupted)" in out
     loaded = facenmf.load_model(model)
     assert loaded.W.shape == (625, 10) and loaded.metadata["converged"] is False
+
+
+def test_compress_and_decompress(tmp_path, demo_model):
+    from PIL import Image
+
+    rng = np.random.default_rng(1)
+    inputs = []
+    for k in range(3):
+        inputs.append(tmp_path / f"face{k}.pgm")
+        Image.fromarray((rng.random((25, 25)) * 255).astype(np.uint8)).save(inputs[-1])
+    container = tmp_path / "faces.fnc"
+    r = run("compress", demo_model, *inputs, "-o", container, "--json")
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert report["n_faces"] == 3 and report["bytes"] == container.stat().st_size
+    assert report["bytes_per_face"] < 625 and np.isfinite(report["psnr_mean"])
+    r = run("decompress", demo_model, container, "-o", tmp_path / "out", "--json")
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "face0.png", "face1.png", "face2.png"]
+    # A truncated container: a one-line error, and nothing written.
+    bad = tmp_path / "bad.fnc"
+    bad.write_bytes(container.read_bytes()[:40])
+    r = run("decompress", demo_model, bad, "-o", tmp_path / "out2")
+    assert r.returncode == 2 and "bad.fnc" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "out2").exists()

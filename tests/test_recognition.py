@@ -1,0 +1,177 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import facenmf
+from facenmf import recognition
+from facenmf.data import FaceSet
+
+from conftest import ORL
+
+SHAPE = (16, 16)
+
+
+@pytest.fixture(scope="module")
+def identities():
+    """8 synthetic identities: each a few blobs (its parts), 10 noisy, re-lit views."""
+    rng = np.random.default_rng(0)
+    h, w = SHAPE
+    yy, xx = np.mgrid[:h, :w]
+    faces, labels = [], []
+    for person in range(8):
+        base = np.zeros(SHAPE)
+        for _ in range(4):
+            cy, cx, s = rng.uniform(2, h - 2), rng.uniform(2, w - 2), rng.uniform(1.5, 3.5)
+            base += np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * s * s))
+        base /= base.max()
+        for _ in range(10):
+            face = base * rng.uniform(0.8, 1.0) + 0.03 * rng.random(SHAPE)
+            faces.append(np.clip(face, 0, 1).ravel())
+            labels.append(f"p{person}")
+    A = np.asarray(faces, dtype=np.float32).T
+    return FaceSet(A=A, labels=np.array(labels), image_shape=SHAPE)
+
+
+def accuracy(report, method, condition="clean", metric="cosine"):
+    return next(r["mean"] for r in report.results if r["method"] == method
+                and r["condition"] == condition and r["metric"] == metric)
+
+
+def test_synthetic_identities_are_recognized(identities):
+    rep = recognition.evaluate(identities, rank=8, n_splits=3, metrics=("cosine", "l1"))
+    for method in recognition.METHODS:
+        assert accuracy(rep, method) >= 0.98, method
+    assert {r["splits"] for r in rep.results} == {3}
+    assert all(len(r["accuracies"]) == 3 for r in rep.results)
+
+
+@pytest.mark.parametrize("mask", ["known", "unknown"])
+def test_occluded_synthetic_probes_are_recognized(identities, mask):
+    rep = recognition.evaluate(identities, rank=8, n_splits=3, conditions=("block:0.25",),
+                               mask=mask)
+    assert accuracy(rep, "nmf", "block:0.25") >= 0.9
+    cond = [r for r in rep.results if r["condition"] == "block:0.25"]
+    assert {r["mask"] for r in cond} == {mask}
+
+
+def test_robust_projection_finds_the_occluder(identities):
+    model = facenmf.NMF(8, random_state=0).fit(identities.A)
+    clean = np.asarray(identities.A[:, :12])
+    occluded, mask = recognition.occlude(clean, SHAPE, "block:0.25", random_state=1)
+    H, found = facenmf.robust_project(occluded, model.W, image_shape=SHAPE)
+    overlap = (found & mask).sum() / (found | mask).sum()
+    assert overlap > 0.6
+    H_known = model.transform(occluded, mask=mask)
+    H_clean = model.transform(clean)
+    # Far closer to the clean weights than a plain projection of the occluded faces.
+    plain = model.transform(occluded)
+    assert np.linalg.norm(H - H_clean) < 0.5 * np.linalg.norm(plain - H_clean)
+    assert np.linalg.norm(H_known - H_clean) < 0.5 * np.linalg.norm(plain - H_clean)
+
+
+def test_robust_projection_checks_arguments():
+    W = np.ones((6, 2))
+    with pytest.raises(ValueError, match="keep: expected a fraction"):
+        facenmf.robust_project(np.ones((6, 1)), W, keep=1.5)
+    with pytest.raises(ValueError, match="image_shape: expected"):
+        facenmf.robust_project(np.ones((6, 1)), W, image_shape=(2, 2))
+
+
+def test_splits_are_stratified_seeded_and_disjoint(identities):
+    folds = list(recognition._protocol_folds(identities, "split", 5, 4, 0))
+    again = list(recognition._protocol_folds(identities, "split", 5, 4, 0))
+    assert len(folds) == 4
+    labels = identities.labels
+    for (train, test), (train2, test2) in zip(folds, again):
+        np.testing.assert_array_equal(train, train2)
+        assert not set(train) & set(test) and len(train) + len(test) == len(labels)
+        _, counts = np.unique(labels[train], return_counts=True)
+        assert set(counts) == {5}
+    assert not np.array_equal(folds[0][0], folds[1][0])
+    loo = list(recognition._protocol_folds(identities, "leave-one-out", 5, 4, 0))
+    assert len(loo) == 10
+    for train, test in loo:
+        assert len(test) == 8 and len(set(labels[test])) == 8 and len(train) == 72
+
+
+def test_leave_one_out_protocol(identities):
+    rep = recognition.evaluate(identities, rank=8, protocol="leave-one-out", methods=("nmf",))
+    assert rep.protocol["name"] == "leave-one-out" and rep.protocol["splits"] == 10
+    assert accuracy(rep, "nmf") >= 0.98
+
+
+@pytest.mark.parametrize("condition,fraction", [("block:0.25", 0.25), ("sunglasses", 0.25),
+                                                ("scarf", 0.4), ("noise:0.1", 0.1)])
+def test_occlusions_cover_what_they_say(condition, fraction):
+    A = np.full((16 * 16, 50), 0.5, dtype=np.float32)
+    occluded, mask = recognition.occlude(A, SHAPE, condition, random_state=0)
+    assert occluded.shape == A.shape and mask.shape == A.shape
+    assert abs(mask.mean() - fraction) < 0.05  # whole pixel rows and squares
+    np.testing.assert_array_equal(occluded[~mask], 0.5)
+    if condition == "noise:0.1":
+        assert set(np.unique(occluded[mask])) <= {0.0, 1.0}
+    else:
+        assert np.all(occluded[mask] == 0)
+
+
+@pytest.mark.parametrize("bad", ["block", "block:2", "hat", "noise:-0.1", "block:0"])
+def test_bad_conditions_are_refused(bad):
+    with pytest.raises(ValueError, match="condition"):
+        recognition.parse_condition(bad)
+
+
+def test_nearest_neighbours_votes():
+    gallery = np.array([[0.0, 0.1, 5.0, 5.1, 5.2]])
+    labels = np.array(["a", "a", "b", "b", "b"])
+    probe = np.array([[0.2]])
+    assert recognition.nearest_neighbours(gallery, labels, probe, metric="l1", k=1)[0][0] == "a"
+    assert recognition.nearest_neighbours(gallery, labels, probe, metric="l1", k=5)[0][0] == "b"
+    with pytest.raises(ValueError, match="metric: unknown value"):
+        recognition.nearest_neighbours(gallery, labels, probe, metric="hamming")
+
+
+def test_unlabelled_faces_are_refused():
+    faces = FaceSet(A=np.ones((4, 3), np.float32), labels=None, image_shape=(2, 2))
+    with pytest.raises(ValueError, match="needs identity labels"):
+        recognition.evaluate(faces)
+
+
+def test_recognize_cli_json_schema(tmp_path, identities):
+    from PIL import Image
+
+    for j, (label, col) in enumerate(zip(identities.labels, identities.A.T)):
+        folder = tmp_path / "faces" / label
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray((np.asarray(col).reshape(SHAPE) * 255).astype(np.uint8)).save(
+            folder / f"{j}.png")
+    r = subprocess.run([sys.executable, "-m", "facenmf.cli", "recognize", str(tmp_path / "faces"),
+                        "--rank", "8", "--splits", "2", "--occlusion", "block:0.25",
+                        "--metric", "cosine", "--metric", "l1", "--json",
+                        "--figures", str(tmp_path / "fig")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert len(doc["results"]) == 3 * 2 * 2
+    for res in doc["results"]:
+        assert res["method"] in ("nmf", "pca", "raw")
+        assert res["condition"] in ("clean", "block:0.25")
+        assert res["mask"] == (None if res["condition"] == "clean" else "unknown")
+        assert res["metric"] in ("cosine", "l1") and 0 <= res["mean"] <= 1
+        assert res["std"] >= 0 and res["splits"] == 2
+    assert doc["rank"] == 8 and doc["protocol"]["splits"] == 2
+    for path in doc["figures"].values():
+        assert (tmp_path / "fig").exists() and __import__("os").path.getsize(path) > 1000
+
+
+@pytest.mark.slow
+def test_orl_two_splits():
+    if not (ORL / "s1" / "1.pgm").is_file():
+        pytest.skip(f"ORL faces not found at {ORL}")
+    faces = facenmf.load_faces("orl", path=ORL)
+    rep = recognition.evaluate(faces, n_splits=2, conditions=("block:0.25",))
+    assert accuracy(rep, "nmf") > 0.85
+    assert accuracy(rep, "nmf", "block:0.25") > 0.75
+    assert accuracy(rep, "pca", "block:0.25") < 0.4
