@@ -23,6 +23,6 @@ from .nmf import (
 
 __version__ = "0.1.0"
 
-__all__ = ["load_faces", "FaceSet", "DATABASES", "nmf", "NMF", "project", "robust_project", "save_model",
-           "load_model", "Factorization", "History", "ConvergenceWarning", "SOLVERS", "INITS",
-           "LOSSES", "__version__"]
+__all__ = ["load_faces", "FaceSet", "DATABASES", "nmf", "NMF", "project", "robust_project",
+           "save_model", "load_model", "Factorization", "History", "ConvergenceWarning",
+           "SOLVERS", "INITS", "LOSSES", "__version__"]

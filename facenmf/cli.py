@@ -175,7 +175,7 @@ def cmd_compress(args):
     from . import compress
 
     model = load_model(args.model)
-    report = compress.compress_files(model, [Path(p) for p in args.images], args.output,
+    report = compress.compress_files(model, _image_files(args.images), args.output,
                                      bits=args.bits)
     if args.json:
         print(json.dumps(report))
@@ -185,6 +185,23 @@ def cmd_compress(args):
               f"than 8-bit images), PSNR {report['psnr_mean']:.2f} dB, "
               f"SSIM {report['ssim_mean']:.3f}")
     return 0
+
+
+def _image_files(items):
+    """Files as given; a folder stands for the image files in it (recursively, sorted)."""
+    from .data import IMAGE_EXTENSIONS
+
+    files = []
+    for item in map(Path, items):
+        if item.is_dir():
+            found = sorted(p for p in item.rglob("*")
+                           if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+            if not found:
+                raise ValueError(f"{item}: the folder holds no image files")
+            files.extend(found)
+        else:
+            files.append(item)
+    return files
 
 
 def cmd_decompress(args):
@@ -356,7 +373,7 @@ def build_parser():
 
     p = sub.add_parser("compress", help="store faces as their quantized weights on a model")
     p.add_argument("model", type=Path)
-    p.add_argument("images", nargs="+", help="image files")
+    p.add_argument("images", nargs="+", help="image files or folders of them")
     p.add_argument("-o", "--output", type=Path, required=True, help="container file to write")
     p.add_argument("--bits", type=int, default=8, help="bits per weight, 2 to 16 (8)")
     p.add_argument("--json", action="store_true", help="print a JSON report on stdout")

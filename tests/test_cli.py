@@ -144,7 +144,7 @@ def test_compress_and_decompress(tmp_path, demo_model):
         inputs.append(tmp_path / f"face{k}.pgm")
         Image.fromarray((rng.random((25, 25)) * 255).astype(np.uint8)).save(inputs[-1])
     container = tmp_path / "faces.fnc"
-    r = run("compress", demo_model, *inputs, "-o", container, "--json")
+    r = run("compress", demo_model, tmp_path, "-o", container, "--json")  # a folder
     assert r.returncode == 0, r.stderr
     report = json.loads(r.stdout)
     assert report["n_faces"] == 3 and report["bytes"] == container.stat().st_size
