@@ -20,6 +20,7 @@ __all__ = [
     "check_dtype",
     "check_nonnegative_matrix",
     "check_mask",
+    "check_path",
 ]
 
 
@@ -167,3 +168,13 @@ def check_mask(name: str, value, shape) -> np.ndarray:
             f"{name}: expected shape ({shape[0]},) or {tuple(shape)}, got {arr.shape}"
         )
     return arr
+
+
+def check_path(name: str, value):
+    """Return ``value`` as a ``pathlib.Path`` (it must be a str or os.PathLike)."""
+    import os
+    from pathlib import Path
+
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name}: expected a str or os.PathLike, got {_type_name(value)}")
+    return Path(value)

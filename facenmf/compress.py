@@ -416,8 +416,7 @@ def compress_faces(model, A, names, path, *, bits=8):
     """
     model = _check_model(model)
     bits = _check_bits(bits)
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path: expected a str or os.PathLike, got {type(path).__name__}")
+    path = v.check_path("path", path)
     W = model.W
     A = v.check_nonnegative_matrix("A", A, W.dtype, shape=(W.shape[0], None))
     if A.max() > 1:
@@ -430,7 +429,6 @@ def compress_faces(model, A, names, path, *, bits=8):
     H = _project(A, W)
     scales, Q = _quantize(H, bits)
     data, payload_bytes = _encode(model, Q, scales, bits, names)
-    path = Path(path)
     with atomic_write(path) as fh:
         fh.write(data)
 
@@ -499,6 +497,13 @@ def compress_files(model, image_paths, path, *, bits=8):
 
 
 # -- decode ------------------------------------------------------------------------------
+def _container_path(path):
+    path = v.check_path("path", path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such container file")
+    return path
+
+
 def read_container(path, model):
     """Read and check a container: the dequantized weights and the names of the faces.
 
@@ -526,11 +531,7 @@ def read_container(path, model):
         (fingerprints differ) or image shape, an inconsistent payload.
     """
     model = _check_model(model, need_shape=False)
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path: expected a str or os.PathLike, got {type(path).__name__}")
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such container file")
+    path = _container_path(path)
     H_hat, names, _ = _parse(path, path.read_bytes(), model)
     return H_hat, names
 
@@ -681,15 +682,9 @@ def decompress_file(model, path, out_dir):
     """
     from PIL import Image
 
-    if not isinstance(out_dir, (str, os.PathLike)):
-        raise TypeError(f"out_dir: expected a str or os.PathLike, got {type(out_dir).__name__}")
     model = _check_model(model, need_shape=False)
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path: expected a str or os.PathLike, got {type(path).__name__}")
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such container file")
-    out_dir = Path(out_dir)
+    path = _container_path(path)
+    out_dir = v.check_path("out_dir", out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise ValueError(f"out_dir: {out_dir} exists and is not a folder")
     H_hat, names, shape = _parse(path, path.read_bytes(), model)

@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import os
-from pathlib import Path
 
 import numpy as np
 from matplotlib import colormaps
@@ -118,9 +116,7 @@ def _finish(fig, path):
     """Save ``fig`` as a PNG at ``path`` (if given) without ever leaving a partial file."""
     if path is None:
         return fig
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path: expected a str or os.PathLike, got {type(path).__name__}")
-    path = Path(path)
+    path = v.check_path("path", path)
     # A temporary file in the same folder, then an atomic rename: a reader (or a crash)
     # sees either the old PNG or the new one, never half of one.
     with atomic_write(path) as f:
