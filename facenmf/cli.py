@@ -138,15 +138,23 @@ def cmd_recognize(args):
     chosen = args.metric or ["cosine"]
     metrics = recognition.METRICS if "all" in chosen else tuple(dict.fromkeys(chosen))
     conditions = tuple(args.occlusion or ())
-    n_folds = args.splits if args.protocol == "split" else None
-    with tqdm(total=n_folds, unit="fold", desc="recognition", leave=False,
-              disable=args.json, file=sys.stderr) as bar:
+    bars = []  # made at the first fold, so that a bad argument prints no empty bar
+
+    def progress(done, total):
+        if not bars:
+            bars.append(tqdm(total=total, initial=done - 1, unit="fold", desc="recognition",
+                             leave=False, disable=args.json, file=sys.stderr))
+        bars[0].update(1)
+
+    try:
         report = recognition.evaluate(
             faces, rank=args.rank, metrics=metrics, k=args.k, protocol=args.protocol,
             train_per_identity=args.train_per_identity, n_splits=args.splits,
             random_state=args.seed, conditions=conditions, mask=args.mask,
-            nmf_options={"random_state": args.seed},
-            progress=lambda done, total: bar.update(1))
+            nmf_options={"random_state": args.seed}, progress=progress)
+    finally:
+        for bar in bars:
+            bar.close()
     figures = {}
     if args.figures:
         out = Path(args.figures)
