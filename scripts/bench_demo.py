@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _report import write_section  # scripts/ is on sys.path when run
+
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -41,9 +43,6 @@ def main(argv=None):
         "(budget: well under 60 s on 2 cores).", ""])
     print(report)
     if args.output:
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
-        from _report import write_section
-
         write_section(args.output, "bench_demo.py", report)
 
 

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _report import write_section  # scripts/ is on sys.path when run
 
 CHILD = r"""
 import json, resource, sys, time, tracemalloc
@@ -95,9 +96,6 @@ def main(argv=None):
     report = "\n".join(lines) + "\n"
     print(report)
     if args.output:
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
-        from _report import write_section
-
         write_section(args.output, "bench_load.py", report)
 
 

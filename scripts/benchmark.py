@@ -28,12 +28,10 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from _report import write_section  # scripts/ is on sys.path when run
 
 import facenmf
 from facenmf.nmf import _hals, _init
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import write_section  # noqa: E402
 
 RANK = 49
 NOTES = set()  # problems met while running peers, reported under the tables

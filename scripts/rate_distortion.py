@@ -46,12 +46,10 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+from _report import write_section  # scripts/ is on sys.path when run
 
 import facenmf
 from facenmf import compress as fc
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import write_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RANKS = (25, 49, 100)

@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+from _report import write_section  # scripts/ is on sys.path when run
+
 import facenmf
 from facenmf import recognition, view
 
@@ -87,9 +89,6 @@ def main(argv=None):
     report = "\n".join(lines)
     print(report)
     if args.output:
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
-        from _report import write_section
-
         write_section(args.output, "recognition_orl.py", report)
 
 
