@@ -26,13 +26,16 @@ from .nmf import NMF
 from .nmf._project import _project, robust_project
 
 __all__ = ["METHODS", "METRICS", "CONDITIONS", "occlude", "parse_condition", "nearest_neighbours",
-           "evaluate", "RecognitionReport", "accuracy_vs_rank"]
+           "whitened_distances", "evaluate", "RecognitionReport", "accuracy_vs_rank"]
 
 METHODS = ("nmf", "pca", "raw")
-METRICS = ("euclidean", "cosine", "l1")
+METRICS = ("euclidean", "cosine", "l1", "whitened")
 #: Occlusion conditions: "clean", "block:F" (a square covering fraction F of the face),
 #: "sunglasses", "scarf", "noise:F" (salt and pepper on fraction F of the pixels).
 CONDITIONS = ("clean", "block:F", "sunglasses", "scarf", "noise:F")
+
+#: Shrinkage of the within-identity covariance in the "whitened" metric.
+WHITENING_SHRINKAGE = 0.1
 
 _FRACTION = re.compile(r"^(block|noise):(0?\.\d+|1(\.0*)?|0)$")
 
@@ -121,7 +124,9 @@ def nearest_neighbours(gallery, labels, probes, *, metric="cosine", k=1):
         Their identities.
     probes : array_like of shape (n_features, n_probes)
         Features of the faces to identify.
-    metric : {"euclidean", "cosine", "l1"}
+    metric : {"euclidean", "cosine", "l1", "whitened"}
+        ``"whitened"``: the cosine after whitening by the within-identity covariance of
+        the gallery (see :func:`whitened_distances`); it learns from ``labels``.
     k : int
         Neighbours that vote; ties go to the identity with the nearest neighbour.
 
@@ -136,11 +141,88 @@ def nearest_neighbours(gallery, labels, probes, *, metric="cosine", k=1):
     gallery, probes = np.asarray(gallery), np.asarray(probes)
     labels = np.asarray(labels)
     k = v.check_int("k", k, low=1, high=gallery.shape[1])
+    return _vote(_distances(gallery, probes, metric, labels), labels, k)
+
+
+def whitened_distances(gallery, labels, probes, *, shrinkage=WHITENING_SHRINKAGE):
+    """Cosine distances after whitening by the gallery's within-identity covariance.
+
+    Features are centred on the gallery mean, divided by their within-identity standard
+    deviations, and mapped by ``R^(-1/2)``, where ``R`` is the covariance of the gallery
+    features about their identity means (after that division), shrunk towards the
+    identity: ``(1 - shrinkage) R + shrinkage tr(R)/d I``. Directions in which one person's
+    faces vary (lighting, expression) are shrunk and directions that tell people apart
+    are stretched. Rescaling any feature first (NMF's components are only defined up to
+    scale) leaves the distances unchanged. The shrinkage keeps ``R`` invertible when
+    there are more features than gallery faces (raw pixels). ``d`` features and ``n``
+    gallery faces cost ``O(d n min(d, n))``: nothing of size ``d x d`` is formed.
+
+    Parameters
+    ----------
+    gallery : array_like of shape (n_features, n_gallery)
+    labels : array_like of shape (n_gallery,)
+    probes : array_like of shape (n_features, n_probes)
+    shrinkage : float
+        In (0, 1]; the default, 0.1, was chosen on ORL, where anything from 0.02 to 0.2
+        gives the same accuracy.
+
+    Returns
+    -------
+    ndarray of shape (n_gallery, n_probes)
+        ``1 - cos`` of the whitened features, in [0, 2].
+    """
+    shrinkage = v.check_number("shrinkage", shrinkage, low=0, low_inclusive=False)
+    if shrinkage > 1:
+        raise ValueError(f"shrinkage: expected a number in (0, 1], got {shrinkage}")
+    G = np.asarray(gallery, dtype=np.float64)
+    P = np.asarray(probes, dtype=np.float64)
+    labels = np.asarray(labels)
+    if G.ndim != 2 or P.ndim != 2 or P.shape[0] != G.shape[0] or labels.shape != G.shape[1:]:
+        raise ValueError(f"whitened_distances: expected gallery (d, n), labels (n,) and probes "
+                         f"(d, m), got {G.shape}, {labels.shape} and {P.shape}")
+    d, n = G.shape
+    mean = G.mean(axis=1, keepdims=True)
+    G, P = G - mean, P - mean
+    Z = G.copy()
+    for lab in np.unique(labels):
+        cols = labels == lab
+        Z[:, cols] -= Z[:, cols].mean(axis=1, keepdims=True)
+    # Within-identity standard deviations; a feature that never varies within an identity
+    # (a constant pixel, an unused component) is scaled like a typical one.
+    sd = np.sqrt(np.mean(Z**2, axis=1))
+    typical = sd.mean()
+    sd = np.maximum(sd, 1e-3 * typical) if typical > 0 else np.ones_like(sd)
+    G, P, Z = G / sd[:, None], P / sd[:, None], Z / sd[:, None]
+    # S = Z Zᵀ / n = U diag(s²/n) Uᵀ; shrunk: U diag(lam) Uᵀ + c (I - U Uᵀ).
+    U, sv, _ = np.linalg.svd(Z, full_matrices=False)
+    c = shrinkage * np.sum(sv**2) / (n * d)
+    if c <= 0:  # no within-identity variation (one gallery face each): plain cosine
+        c = 1.0
+    lam = (1 - shrinkage) * sv**2 / n + c
+    # <f(a), f(b)> = aᵀb / c + (Uᵀa)ᵀ diag(1/lam - 1/c) (Uᵀb), with f = S^(-1/2).
+    scale = 1 / lam - 1 / c
+    UG, UP = U.T @ G, U.T @ P
+
+    def gram(X, UX, Y, UY):
+        return X.T @ Y / c + (UX * scale[:, None]).T @ UY
+
+    def sq_norms(X, UX):
+        return np.einsum("ij,ij->j", X, X) / c + np.einsum("ij,ij->j", UX * scale[:, None], UX)
+
+    norms = np.sqrt(np.maximum(sq_norms(G, UG), 0))[:, None] * \
+        np.sqrt(np.maximum(sq_norms(P, UP), 0))[None, :]
+    cos = gram(G, UG, P, UP) / np.maximum(norms, np.finfo(float).tiny)
+    return 1 - np.clip(cos, -1, 1)
+
+
+def _distances(gallery, probes, metric, labels):
+    """Distances ``(n_gallery, n_probes)`` between feature columns."""
+    if metric == "whitened":
+        return whitened_distances(gallery, labels, probes)
     from scipy.spatial.distance import cdist
 
-    d = cdist(np.asarray(gallery, dtype=np.float64).T, np.asarray(probes, dtype=np.float64).T,
-              _CDIST[metric])
-    return _vote(d, labels, k)
+    return cdist(np.asarray(gallery, dtype=np.float64).T, np.asarray(probes, dtype=np.float64).T,
+                 _CDIST[metric])
 
 
 def _vote(d, labels, k):
@@ -206,27 +288,22 @@ class _RawFeatures:
         return A
 
 
-def _distance_sets(method, features, probes, mask, mask_mode, metrics):
+def _distance_sets(method, features, probes, mask, mask_mode, metrics, labels):
     """``{metric: distances (n_gallery, n_probes)}`` for one method and probe set."""
-    from scipy.spatial.distance import cdist
-
-    G = np.ascontiguousarray(np.asarray(features.gallery, dtype=np.float64).T)
-    P = np.ascontiguousarray(np.asarray(probes, dtype=np.float64).T)
+    G, P = features.gallery, probes
     if not (method == "raw" and mask_mode == "known"):
-        return {m: cdist(G, P, _CDIST[m]) for m in metrics}
+        return {m: _distances(G, P, m, labels) for m in metrics}
     # Raw pixels with a known mask: compare only the pixels each probe shows (probes with
     # the same mask, e.g. sunglasses, in one go).
-    out = {m: np.empty((G.shape[0], P.shape[0])) for m in metrics}
+    out = {m: np.empty((G.shape[1], P.shape[1])) for m in metrics}
     keys = np.packbits(mask, axis=0)
     _, first, inverse = np.unique(keys, axis=1, return_index=True, return_inverse=True)
     inverse = inverse.reshape(-1)
     for g, j0 in enumerate(first):
         cols = np.flatnonzero(inverse == g)
         keep = ~mask[:, j0]
-        Gk = G[:, keep]
-        Pk = P[np.ix_(cols, np.flatnonzero(keep))]
         for m in metrics:
-            out[m][:, cols] = cdist(Gk, Pk, _CDIST[m])
+            out[m][:, cols] = _distances(G[keep], P[np.ix_(keep, cols)], m, labels)
     return out
 
 
@@ -309,7 +386,9 @@ def evaluate(faces, *, rank=49, methods=METHODS, metrics=("cosine",), k=1, proto
     rank : int
         Basis images for NMF and eigenfaces for PCA.
     methods : sequence of {"nmf", "pca", "raw"}
-    metrics : sequence of {"euclidean", "cosine", "l1"}
+    metrics : sequence of {"euclidean", "cosine", "l1", "whitened"}
+        ``"whitened"`` learns a metric from the gallery's identities, the same way for
+        every method (see :func:`whitened_distances`).
     k : int
         Neighbours that vote.
     protocol : {"split", "leave-one-out"}
@@ -377,7 +456,7 @@ def evaluate(faces, *, rank=49, methods=METHODS, metrics=("cosine",), k=1, proto
             for c, (P, M) in probes.items():
                 mode = None if c == "clean" else mask
                 X = feats.probes(P, M, mode)
-                dists = _distance_sets(method, feats, X, M, mode, metrics)
+                dists = _distance_sets(method, feats, X, M, mode, metrics, gal_labels)
                 for metric in metrics:
                     predicted, nearest = _vote(dists[metric], gal_labels, k)
                     acc.setdefault((method, c, mode, metric), []).append(

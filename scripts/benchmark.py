@@ -194,7 +194,9 @@ def bench_projection(A, shape, repeat):
     basis = sk.components_.T.astype(np.float32)
     t_sk, H_sk = best_of(1, quiet(lambda: sk.transform(X)))
     t_us, H_us = best_of(repeat, lambda: facenmf.project(faces, basis))
-    obj = lambda H: 0.5 * float(np.sum((faces.astype(np.float64) - basis @ H.astype(np.float64)) ** 2))
+
+    def obj(H):
+        return 0.5 * float(np.sum((faces.astype(np.float64) - basis @ H.astype(np.float64)) ** 2))
     return t_sk, t_us, obj(H_sk.T), obj(H_us)
 
 

@@ -28,3 +28,19 @@ def kkt_violation(A, W, H):
     grad = W.T @ W @ H - W.T @ A
     scale = np.abs(W.T @ A).max()
     return max(-H.min(), -grad.min() / scale, np.abs(H * grad).max() / (scale * max(H.max(), 1e-300)))
+
+
+def whitened_cosine_distances(G, labels, P, shrinkage):
+    """Slow dense reference of recognition.whitened_distances: forms the d x d covariance."""
+    G, P = np.asarray(G, float), np.asarray(P, float)
+    mean = G.mean(axis=1, keepdims=True)
+    G, P = G - mean, P - mean
+    Z = np.hstack([G[:, labels == lab] - G[:, labels == lab].mean(axis=1, keepdims=True)
+                   for lab in np.unique(labels)])
+    D = np.diag(1 / np.sqrt(np.mean(Z**2, axis=1)))
+    R = D @ Z @ Z.T @ D / Z.shape[1]
+    R = (1 - shrinkage) * R + shrinkage * np.trace(R) / len(R) * np.eye(len(R))
+    evals, evecs = np.linalg.eigh(R)
+    T = evecs @ np.diag(evals**-0.5) @ evecs.T @ D
+    g, p = T @ G, T @ P
+    return 1 - (g.T @ p) / np.outer(np.linalg.norm(g, axis=0), np.linalg.norm(p, axis=0))

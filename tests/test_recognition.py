@@ -10,6 +10,7 @@ from facenmf import recognition
 from facenmf.data import FaceSet
 
 from conftest import ORL
+from reference import whitened_cosine_distances
 
 SHAPE = (16, 16)
 
@@ -41,9 +42,10 @@ def accuracy(report, method, condition="clean", metric="cosine"):
 
 
 def test_synthetic_identities_are_recognized(identities):
-    rep = recognition.evaluate(identities, rank=8, n_splits=3, metrics=("cosine", "l1"))
+    rep = recognition.evaluate(identities, rank=8, n_splits=3, metrics=recognition.METRICS)
     for method in recognition.METHODS:
-        assert accuracy(rep, method) >= 0.98, method
+        for metric in recognition.METRICS:
+            assert accuracy(rep, method, metric=metric) >= 0.98, (method, metric)
     assert {r["splits"] for r in rep.results} == {3}
     assert all(len(r["accuracies"]) == 3 for r in rep.results)
 
@@ -51,8 +53,9 @@ def test_synthetic_identities_are_recognized(identities):
 @pytest.mark.parametrize("mask", ["known", "unknown"])
 def test_occluded_synthetic_probes_are_recognized(identities, mask):
     rep = recognition.evaluate(identities, rank=8, n_splits=3, conditions=("block:0.25",),
-                               mask=mask)
+                               mask=mask, metrics=("cosine", "whitened"))
     assert accuracy(rep, "nmf", "block:0.25") >= 0.9
+    assert accuracy(rep, "nmf", "block:0.25", "whitened") >= 0.9
     cond = [r for r in rep.results if r["condition"] == "block:0.25"]
     assert {r["mask"] for r in cond} == {mask}
 
@@ -131,6 +134,56 @@ def test_nearest_neighbours_votes():
     assert recognition.nearest_neighbours(gallery, labels, probe, metric="l1", k=5)[0][0] == "b"
     with pytest.raises(ValueError, match="metric: unknown value"):
         recognition.nearest_neighbours(gallery, labels, probe, metric="hamming")
+
+
+@pytest.mark.parametrize("d", [5, 40])  # fewer and more features than gallery faces
+def test_whitened_distances_match_the_dense_reference(d):
+    rng = np.random.default_rng(d)
+    labels = np.repeat(np.arange(6), 4)
+    G = rng.random((d, 24)) + rng.random((d, 6))[:, labels]
+    P = rng.random((d, 7))
+    fast = recognition.whitened_distances(G, labels, P, shrinkage=0.2)
+    np.testing.assert_allclose(fast, whitened_cosine_distances(G, labels, P, 0.2),
+                               rtol=1e-8, atol=1e-10)
+    assert fast.shape == (24, 7) and np.all((fast >= 0) & (fast <= 2))
+
+
+def test_whitened_distances_ignore_the_scale_of_each_feature():
+    # NMF's W H = (W D)(D⁻¹ H): the components' scales are arbitrary, the metric must not care.
+    rng = np.random.default_rng(1)
+    labels = np.repeat(np.arange(5), 3)
+    G, P = rng.random((8, 15)), rng.random((8, 4))
+    scale = np.exp(rng.normal(0, 2, size=(8, 1)))
+    np.testing.assert_allclose(recognition.whitened_distances(G * scale, labels, P * scale),
+                               recognition.whitened_distances(G, labels, P),
+                               rtol=1e-7, atol=1e-10)
+
+
+def test_whitening_discounts_what_varies_within_a_person():
+    # Identity lives in features 0-3 (small differences); features 4-6 are a large nuisance
+    # (like lighting) that varies within every person. Cosine is fooled by it, the
+    # whitened metric is not.
+    rng = np.random.default_rng(2)
+    centres = rng.normal(size=(4, 10))
+
+    def sample(reps):
+        lab = np.repeat(np.arange(10), reps)
+        X = np.vstack([centres[:, lab] + 0.1 * rng.normal(size=(4, lab.size)),
+                       20 * rng.normal(size=(3, lab.size))])
+        return X, lab
+
+    (G, g_lab), (P, p_lab) = sample(5), sample(3)
+    right = {m: np.mean(recognition.nearest_neighbours(G, g_lab, P, metric=m)[0] == p_lab)
+             for m in ("cosine", "whitened")}
+    assert right["whitened"] >= 0.9 and right["cosine"] < 0.6, right
+
+
+def test_whitened_distances_refuse_bad_shapes_and_shrinkage():
+    G, P, lab = np.ones((3, 4)), np.ones((3, 2)), np.arange(4)
+    with pytest.raises(ValueError, match="shrinkage: expected a number in"):
+        recognition.whitened_distances(G, lab, P, shrinkage=1.5)
+    with pytest.raises(ValueError, match="whitened_distances: expected gallery"):
+        recognition.whitened_distances(G, lab[:3], P)
 
 
 def test_unlabelled_faces_are_refused():
