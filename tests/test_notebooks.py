@@ -34,4 +34,4 @@ def test_notebook_is_committed_without_outputs(path):
 
 
 def test_there_are_notebooks():
-    assert {p.stem for p in NOTEBOOKS} >= {"parts_of_faces", "api_tour"}
+    assert {p.stem for p in NOTEBOOKS} >= {"parts_of_faces", "api_tour", "recognition"}
