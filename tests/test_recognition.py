@@ -178,6 +178,16 @@ def test_whitening_discounts_what_varies_within_a_person():
     assert right["whitened"] >= 0.9 and right["cosine"] < 0.6, right
 
 
+def test_whitened_distances_with_one_face_per_person_are_the_centred_cosine():
+    from scipy.spatial.distance import cdist
+
+    rng = np.random.default_rng(3)
+    G, P = rng.random((6, 4)), rng.random((6, 3))
+    mean = G.mean(axis=1, keepdims=True)
+    np.testing.assert_allclose(recognition.whitened_distances(G, np.arange(4), P),
+                               cdist((G - mean).T, (P - mean).T, "cosine"), atol=1e-12)
+
+
 def test_whitened_distances_refuse_bad_shapes_and_shrinkage():
     G, P, lab = np.ones((3, 4)), np.ones((3, 2)), np.arange(4)
     with pytest.raises(ValueError, match="shrinkage: expected a number in"):
