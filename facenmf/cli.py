@@ -15,11 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
+from . import __version__, recognition
 from ._atomic import atomic_write
 from .data import load_faces
 from .nmf import INITS, LOSSES, NMF, SOLVERS, ConvergenceWarning, load_model, save_model
-from .recognition import METRICS
 
 
 def _fit_with_progress(faces, args, quiet):
@@ -131,7 +130,7 @@ def cmd_demo(args):
 def cmd_recognize(args):
     from tqdm import tqdm
 
-    from . import recognition, view  # noqa: F811 (view is heavy: matplotlib)
+    from . import view
 
     size = tuple(args.size) if args.size else None
     faces = load_faces(args.source, path=args.path, size=size, equalize=args.equalize,
@@ -354,7 +353,7 @@ def build_parser():
     p.add_argument("--train-per-identity", type=int, default=5,
                    help="training (gallery) faces per identity in each split (5)")
     p.add_argument("--splits", type=int, default=10, help="seeded random splits (10)")
-    p.add_argument("--metric", action="append", choices=[*METRICS, "all"],
+    p.add_argument("--metric", action="append", choices=[*recognition.METRICS, "all"],
                    help="distance in feature space; repeat for several (default cosine)")
     p.add_argument("--k", type=int, default=1, help="neighbours that vote (1)")
     p.add_argument("--occlusion", action="append", metavar="COND",
