@@ -106,6 +106,31 @@ def test_leave_one_out_protocol(identities):
     assert accuracy(rep, "nmf") >= 0.98
 
 
+def test_scarf_with_unknown_mask_is_helped_by_half_face_hypotheses(identities, monkeypatch):
+    def scarf_accuracy():
+        rep = recognition.evaluate(identities, rank=8, n_splits=3, conditions=("scarf",),
+                                   methods=("nmf",))
+        return accuracy(rep, "nmf", "scarf")
+
+    with_halves = scarf_accuracy()
+    monkeypatch.setattr(recognition, "HALF_FACE_PENALTY", np.inf)  # halves never win
+    assert with_halves >= 0.9 and with_halves > scarf_accuracy()
+
+
+@pytest.mark.parametrize("penalty,expected", [(1.5, "a"), (5.0, "b")])
+def test_each_probe_keeps_the_hypothesis_nearest_to_the_gallery(penalty, expected):
+    class Gallery:
+        gallery = np.array([[0.0, 10.0]])  # one feature; faces of "a" and "b"
+
+    labels = np.array(["a", "b"])
+    main = np.array([[9.7]])  # 0.3 from b
+    half = np.array([[0.1]])  # 0.1 from a, counted as 0.1 * penalty
+    d = recognition._distance_sets("nmf", Gallery, [(main, 1.0), (half, penalty)], None,
+                                   "unknown", ("euclidean",), labels)["euclidean"]
+    assert labels[d.argmin(axis=0)][0] == expected
+    np.testing.assert_allclose(d[:, 0], [0.1, 9.9] if expected == "a" else [9.7, 0.3])
+
+
 @pytest.mark.parametrize("condition,fraction", [("block:0.25", 0.25), ("sunglasses", 0.25),
                                                 ("scarf", 0.4), ("noise:0.1", 0.1)])
 def test_occlusions_cover_what_they_say(condition, fraction):

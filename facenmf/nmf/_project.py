@@ -201,11 +201,9 @@ def _robust_start(A, W, image_shape, keep):
     best_H = None
     if image_shape is None:
         return best_res, best_H
-    h, w = image_shape
-    rows, cols = np.indices(image_shape)
     best_cost = _trimmed_cost(best_res, keep)
-    for half in (rows < h // 2, rows >= h // 2, cols < w // 2, cols >= w // 2):
-        H = _project(A, W, ~half.reshape(-1))
+    for half in half_faces(image_shape):
+        H = _project(A, W, ~half)
         res = A - W @ H
         cost = _trimmed_cost(res, keep)
         better = cost < best_cost
@@ -216,6 +214,14 @@ def _robust_start(A, W, image_shape, keep):
             best_H[:, better] = H[:, better]
             best_cost = np.where(better, cost, best_cost)
     return best_res, best_H
+
+
+def half_faces(image_shape):
+    """The top, bottom, left and right halves of a face, as flat boolean pixel masks."""
+    h, w = image_shape
+    rows, cols = np.indices(image_shape)
+    return [half.reshape(-1) for half in
+            (rows < h // 2, rows >= h // 2, cols < w // 2, cols >= w // 2)]
 
 
 def _clean(outliers, image_shape):
