@@ -41,7 +41,7 @@ CONDITIONS = ("clean", "block:F", "sunglasses", "scarf", "noise:F")
 
 #: Unknown masks: a half-face description wins only if its nearest gallery face is this
 #: many times nearer than the robust projection's. On ORL (10 splits) 1.5 lifts the scarf
-#: from 43% to 69% and changes the other conditions by less than half a point; 1.2 gives
+#: from 43% to 69% and moves the other conditions by half a point at most; 1.2 gives
 #: the scarf 74% but costs the random block 1.5 points.
 HALF_FACE_PENALTY = 1.5
 
