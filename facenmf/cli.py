@@ -137,6 +137,8 @@ def cmd_recognize(args):
                        normalize=args.normalize)
     chosen = args.metric or ["cosine"]
     metrics = recognition.METRICS if "all" in chosen else tuple(dict.fromkeys(chosen))
+    chosen = args.method or list(recognition.DEFAULT_METHODS)
+    methods = recognition.METHODS if "all" in chosen else tuple(dict.fromkeys(chosen))
     conditions = tuple(args.occlusion or ())
     bars = []  # made at the first fold, so that a bad argument prints no empty bar
 
@@ -148,7 +150,8 @@ def cmd_recognize(args):
 
     try:
         report = recognition.evaluate(
-            faces, rank=args.rank, metrics=metrics, k=args.k, protocol=args.protocol,
+            faces, rank=args.rank, methods=methods, metrics=metrics, k=args.k,
+            protocol=args.protocol,
             train_per_identity=args.train_per_identity, n_splits=args.splits,
             random_state=args.seed, conditions=conditions, mask=args.mask,
             nmf_options={"random_state": args.seed}, progress=progress)
@@ -353,6 +356,9 @@ def build_parser():
     p.add_argument("--train-per-identity", type=int, default=5,
                    help="training (gallery) faces per identity in each split (5)")
     p.add_argument("--splits", type=int, default=10, help="seeded random splits (10)")
+    p.add_argument("--method", action="append", choices=[*recognition.METHODS, "all"],
+                   help="feature method; repeat for several (default nmf, pca, raw; snmf is "
+                   "supervised NMF)")
     p.add_argument("--metric", action="append", choices=[*recognition.METRICS, "all"],
                    help="distance in feature space; repeat for several (default cosine)")
     p.add_argument("--k", type=int, default=1, help="neighbours that vote (1)")

@@ -30,10 +30,17 @@ from . import _validation as v
 from .nmf import NMF
 from .nmf._project import _project, half_faces, robust_project
 
-__all__ = ["METHODS", "METRICS", "CONDITIONS", "occlude", "parse_condition", "nearest_neighbours",
+__all__ = ["METHODS", "DEFAULT_METHODS", "METRICS", "CONDITIONS", "occlude", "parse_condition", "nearest_neighbours",
            "whitened_distances", "evaluate", "RecognitionReport", "accuracy_vs_rank"]
 
-METHODS = ("nmf", "pca", "raw")
+#: "nmf": the basis of the training faces, exact projections. "snmf": supervised NMF — the
+#: basis of the training faces stacked over their one-hot identities (weight
+#: :data:`IDENTITY_WEIGHT`), so that the weights must tell people apart, with ridge
+#: projections (:data:`RIDGE`). "pca": eigenfaces. "raw": the pixels.
+METHODS = ("nmf", "snmf", "pca", "raw")
+#: What :func:`evaluate` and ``facenmf recognize`` run unless told otherwise ("snmf" doubles
+#: the time of an occlusion run).
+DEFAULT_METHODS = ("nmf", "pca", "raw")
 METRICS = ("euclidean", "cosine", "l1", "whitened")
 #: Occlusion conditions: "clean", "block:F" (a square covering fraction F of the face),
 #: "sunglasses", "scarf", "noise:F" (salt and pepper on fraction F of the pixels).
@@ -44,6 +51,13 @@ CONDITIONS = ("clean", "block:F", "sunglasses", "scarf", "noise:F")
 #: from 43% to 69% and moves the other conditions by half a point at most; 1.2 gives
 #: the scarf 74% but costs the random block 1.5 points.
 HALF_FACE_PENALTY = 1.5
+
+#: "snmf": weight of the one-hot identity rows, times the mean norm of a training face;
+#: chosen on ORL splits of seeds 1-3 (scripts/recognition_variants.py).
+IDENTITY_WEIGHT = 2.0
+#: "snmf": ridge penalty of the projections, ``mu = RIDGE tr(WᵀW) / rank``. The basis
+#: images of a supervised fit are correlated; the penalty steadies their weights.
+RIDGE = 0.3
 
 #: Shrinkage of the within-identity covariance in the "whitened" metric.
 WHITENING_SHRINKAGE = 0.1
@@ -255,7 +269,7 @@ def _vote(d, labels, k):
 # ``probes`` returns the hypotheses for the probes' features: ``[(features, penalty), ...]``,
 # the main one first with penalty 1 (see _distance_sets).
 class _NMFFeatures:
-    def __init__(self, train, rank, options):
+    def __init__(self, train, labels, rank, options):
         self.model = NMF(rank, **options).fit(train)
         self.gallery = self.model.H
         self.image_shape = None
@@ -270,8 +284,39 @@ class _NMFFeatures:
         return [(_project(A, W), 1.0)]
 
 
+class _SNMFFeatures:
+    """Supervised NMF with ridge projections (see METHODS)."""
+
+    def __init__(self, train, labels, rank, options):
+        onehot = (labels[None, :] == np.unique(labels)[:, None]).astype(train.dtype)
+        scale = IDENTITY_WEIGHT * float(np.linalg.norm(train, axis=0).mean())
+        W = NMF(rank, **options).fit(np.vstack([train, scale * onehot])).W[: train.shape[0]]
+        mu = RIDGE * float(np.sum(W.astype(np.float64) ** 2)) / rank
+        # Ridge projection = the exact projection of [a; 0] onto [W; sqrt(mu) I].
+        self.W, self.W_ridge = W, np.vstack([W, np.sqrt(mu) * np.eye(rank, dtype=W.dtype)])
+        self.image_shape = None
+        self.gallery = self._project(train)
+
+    def _project(self, A, mask=None):
+        k = self.W.shape[1]
+        A = np.vstack([A, np.zeros((k, A.shape[1]), dtype=A.dtype)])
+        if mask is not None:  # the ridge rows are never masked
+            mask = np.concatenate([mask, np.zeros((k,) + mask.shape[1:], dtype=bool)])
+        return _project(A, self.W_ridge, mask)
+
+    def probes(self, A, mask, mask_mode):
+        if mask_mode == "known":
+            return [(self._project(A, mask), 1.0)]
+        if mask_mode == "unknown":
+            outliers = robust_project(A, self.W, image_shape=self.image_shape)[1]
+            return [(self._project(A, outliers), 1.0)] + [
+                (self._project(A, ~half), HALF_FACE_PENALTY)
+                for half in half_faces(self.image_shape)]
+        return [(self._project(A), 1.0)]
+
+
 class _PCAFeatures:
-    def __init__(self, train, rank, options):
+    def __init__(self, train, labels, rank, options):
         self.mean = train.mean(axis=1, keepdims=True, dtype=np.float64)
         X = train - self.mean
         # Eigenfaces from the Gram matrix of the (few) training faces.
@@ -295,7 +340,7 @@ class _PCAFeatures:
 
 
 class _RawFeatures:
-    def __init__(self, train, rank, options):
+    def __init__(self, train, labels, rank, options):
         self.gallery = train
 
     def probes(self, A, mask, mask_mode):
@@ -339,7 +384,8 @@ def _hypothesis_distances(method, features, probes, mask, mask_mode, metrics, la
     return out
 
 
-_FEATURES = {"nmf": _NMFFeatures, "pca": _PCAFeatures, "raw": _RawFeatures}
+_FEATURES = {"nmf": _NMFFeatures, "snmf": _SNMFFeatures, "pca": _PCAFeatures,
+             "raw": _RawFeatures}
 
 
 # -- experiments ---------------------------------------------------------------------------
@@ -406,7 +452,7 @@ def _protocol_folds(faces, protocol, train_per_identity, n_splits, random_state)
         yield train, test
 
 
-def evaluate(faces, *, rank=49, methods=METHODS, metrics=("cosine",), k=1, protocol="split",
+def evaluate(faces, *, rank=49, methods=DEFAULT_METHODS, metrics=("cosine",), k=1, protocol="split",
              train_per_identity=5, n_splits=10, random_state=0, conditions=("clean",),
              mask="unknown", nmf_options=None, progress=None):
     """Identify faces by nearest neighbour with NMF, PCA and raw pixels on the same splits.
@@ -417,7 +463,8 @@ def evaluate(faces, *, rank=49, methods=METHODS, metrics=("cosine",), k=1, proto
         Faces with identity labels (``faces.labels``) and ``faces.image_shape``.
     rank : int
         Basis images for NMF and eigenfaces for PCA.
-    methods : sequence of {"nmf", "pca", "raw"}
+    methods : sequence of {"nmf", "snmf", "pca", "raw"}
+        Default :data:`DEFAULT_METHODS` (all but "snmf").
     metrics : sequence of {"euclidean", "cosine", "l1", "whitened"}
         ``"whitened"`` learns a metric from the gallery's identities, the same way for
         every method (see :func:`whitened_distances`).
@@ -486,7 +533,7 @@ def evaluate(faces, *, rank=49, methods=METHODS, metrics=("cosine",), k=1, proto
                 probes[c] = occlude(A[:, test], faces.image_shape, c, random_state=occ_rng)
         for method in methods:
             t = time.perf_counter()
-            feats = _FEATURES[method](A[:, train], rank, options)
+            feats = _FEATURES[method](A[:, train], gal_labels, rank, options)
             feats.image_shape = faces.image_shape
             for c, (P, M) in probes.items():
                 mode = None if c == "clean" else mask

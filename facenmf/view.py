@@ -916,7 +916,8 @@ def rate_distortion(rows, path=None, *, xlabel="bytes per face", title=None):
 
 
 # -- recognition ---------------------------------------------------------------------------
-_METHOD_COLOURS = {"nmf": "tab:blue", "pca": "tab:orange", "raw": "tab:green"}
+_METHOD_COLOURS = {"nmf": "tab:blue", "snmf": "tab:purple", "pca": "tab:orange",
+                   "raw": "tab:green"}
 
 
 def _condition_label(result):

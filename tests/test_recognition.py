@@ -10,7 +10,7 @@ from facenmf import recognition
 from facenmf.data import FaceSet
 
 from conftest import ORL
-from reference import whitened_cosine_distances
+from reference import nnls_columns, whitened_cosine_distances
 
 SHAPE = (16, 16)
 
@@ -42,7 +42,8 @@ def accuracy(report, method, condition="clean", metric="cosine"):
 
 
 def test_synthetic_identities_are_recognized(identities):
-    rep = recognition.evaluate(identities, rank=8, n_splits=3, metrics=recognition.METRICS)
+    rep = recognition.evaluate(identities, rank=8, n_splits=3, methods=recognition.METHODS,
+                               metrics=recognition.METRICS)
     for method in recognition.METHODS:
         for metric in recognition.METRICS:
             assert accuracy(rep, method, metric=metric) >= 0.98, (method, metric)
@@ -56,6 +57,7 @@ def test_occluded_synthetic_probes_are_recognized(identities, mask):
                                mask=mask, metrics=("cosine", "whitened"))
     assert accuracy(rep, "nmf", "block:0.25") >= 0.9
     assert accuracy(rep, "nmf", "block:0.25", "whitened") >= 0.9
+    assert {r["method"] for r in rep.results} == set(recognition.DEFAULT_METHODS)
     cond = [r for r in rep.results if r["condition"] == "block:0.25"]
     assert {r["mask"] for r in cond} == {mask}
 
@@ -104,6 +106,29 @@ def test_leave_one_out_protocol(identities):
     rep = recognition.evaluate(identities, rank=8, protocol="leave-one-out", methods=("nmf",))
     assert rep.protocol["name"] == "leave-one-out" and rep.protocol["splits"] == 10
     assert accuracy(rep, "nmf") >= 0.98
+
+
+def test_supervised_nmf_projects_with_a_ridge_penalty(identities):
+    A = np.asarray(identities.A, dtype=np.float64)
+    labels = np.asarray(identities.labels)
+    feats = recognition._SNMFFeatures(A[:, ::2], labels[::2], 8, {"random_state": 0,
+                                                                  "dtype": np.float64})
+    W, k = feats.W, 8
+    mu = recognition.RIDGE * np.sum(W**2) / k
+    stacked = np.vstack([W, np.sqrt(mu) * np.eye(k)])
+    probes = A[:, 1::2]
+    np.testing.assert_allclose(feats._project(probes),
+                               nnls_columns(np.vstack([probes, np.zeros((k, probes.shape[1]))]),
+                                            stacked), atol=1e-8)
+    # A known mask drops those pixels and keeps the penalty.
+    mask = np.zeros(A.shape[0], dtype=bool)
+    mask[:50] = True
+    keep = np.concatenate([~mask, np.ones(k, dtype=bool)])
+    np.testing.assert_allclose(
+        feats._project(probes, mask),
+        nnls_columns(np.vstack([probes, np.zeros((k, probes.shape[1]))])[keep], stacked[keep]),
+        atol=1e-8)
+    assert feats.gallery.shape == (k, A.shape[1] // 2) and np.all(feats.gallery >= 0)
 
 
 def test_scarf_with_unknown_mask_is_helped_by_half_face_hypotheses(identities, monkeypatch):
@@ -237,14 +262,14 @@ def test_recognize_cli_json_schema(tmp_path, identities):
             folder / f"{j}.png")
     r = subprocess.run([sys.executable, "-m", "facenmf.cli", "recognize", str(tmp_path / "faces"),
                         "--rank", "8", "--splits", "2", "--occlusion", "block:0.25",
-                        "--metric", "cosine", "--metric", "l1", "--json",
+                        "--metric", "cosine", "--metric", "l1", "--method", "all", "--json",
                         "--figures", str(tmp_path / "fig")],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
-    assert len(doc["results"]) == 3 * 2 * 2
+    assert len(doc["results"]) == len(recognition.METHODS) * 2 * 2
     for res in doc["results"]:
-        assert res["method"] in ("nmf", "pca", "raw")
+        assert res["method"] in ("nmf", "snmf", "pca", "raw")
         assert res["condition"] in ("clean", "block:0.25")
         assert res["mask"] == (None if res["condition"] == "clean" else "unknown")
         assert res["metric"] in ("cosine", "l1") and 0 <= res["mean"] <= 1
