@@ -284,25 +284,31 @@ class _NMFFeatures:
         return [(_project(A, W), 1.0)]
 
 
+def _ridge_project(A, W, mask=None, strength=RIDGE):
+    """Exact ``argmin_{h >= 0} ||a - W h||² + mu ||h||²`` over the unmasked pixels, with
+    ``mu = strength tr(WᵀW) / rank``: the exact projection of ``[a; 0]`` onto
+    ``[W; sqrt(mu) I]`` (the penalty rows are never masked)."""
+    k = W.shape[1]
+    mu = strength * float(np.sum(W.astype(np.float64) ** 2)) / k
+    W_ridge = np.vstack([W, np.sqrt(mu) * np.eye(k, dtype=W.dtype)])
+    A = np.vstack([A, np.zeros((k, A.shape[1]), dtype=A.dtype)])
+    if mask is not None:
+        mask = np.concatenate([mask, np.zeros((k,) + mask.shape[1:], dtype=bool)])
+    return _project(A, W_ridge, mask)
+
+
 class _SNMFFeatures:
     """Supervised NMF with ridge projections (see METHODS)."""
 
     def __init__(self, train, labels, rank, options):
         onehot = (labels[None, :] == np.unique(labels)[:, None]).astype(train.dtype)
         scale = IDENTITY_WEIGHT * float(np.linalg.norm(train, axis=0).mean())
-        W = NMF(rank, **options).fit(np.vstack([train, scale * onehot])).W[: train.shape[0]]
-        mu = RIDGE * float(np.sum(W.astype(np.float64) ** 2)) / rank
-        # Ridge projection = the exact projection of [a; 0] onto [W; sqrt(mu) I].
-        self.W, self.W_ridge = W, np.vstack([W, np.sqrt(mu) * np.eye(rank, dtype=W.dtype)])
+        self.W = NMF(rank, **options).fit(np.vstack([train, scale * onehot])).W[: train.shape[0]]
         self.image_shape = None
         self.gallery = self._project(train)
 
     def _project(self, A, mask=None):
-        k = self.W.shape[1]
-        A = np.vstack([A, np.zeros((k, A.shape[1]), dtype=A.dtype)])
-        if mask is not None:  # the ridge rows are never masked
-            mask = np.concatenate([mask, np.zeros((k,) + mask.shape[1:], dtype=bool)])
-        return _project(A, self.W_ridge, mask)
+        return _ridge_project(A, self.W, mask)
 
     def probes(self, A, mask, mask_mode):
         if mask_mode == "known":

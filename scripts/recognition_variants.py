@@ -53,14 +53,6 @@ VARIANTS = ["plain", "ridge", "tight", "supervised", "robust", "augmented", "56x
             "augmented+tight", "supervised+ridge"]
 
 
-def ridge_project(A, W, strength=0.3):
-    """Exact ``argmin_{h >= 0} ||a - W h||² + mu ||h||²`` via the stacked system."""
-    mu = strength * float(np.sum(W.astype(np.float64) ** 2)) / W.shape[1]
-    W_aug = np.vstack([W, np.sqrt(mu) * np.eye(W.shape[1], dtype=W.dtype)])
-    A_aug = np.vstack([A, np.zeros((W.shape[1], A.shape[1]), dtype=A.dtype)])
-    return facenmf.project(A_aug, W_aug)
-
-
 def augment(A, labels, image_shape):
     """Faces plus their mirror images and their 1-pixel shifts up, down, left and right."""
     imgs = A.reshape(*image_shape, -1)
@@ -89,7 +81,7 @@ def nmf_features(train, probes, labels, variant, image_shape):
     options = {"max_iter": 3000, "tol": 1e-7} if variant == "tight" else {}
     W = facenmf.NMF(RANK, random_state=0, **options).fit(train).W
     if variant in ("ridge", "tight"):
-        return ridge_project(train, W), ridge_project(probes, W)
+        return recognition._ridge_project(train, W), recognition._ridge_project(probes, W)
     gallery = facenmf.project(train, W)
     if variant == "robust":
         return gallery, facenmf.robust_project(probes, W, image_shape=image_shape, keep=0.85)[0]
