@@ -44,3 +44,39 @@ def whitened_cosine_distances(G, labels, P, shrinkage):
     T = evecs @ np.diag(evals**-0.5) @ evecs.T @ D
     g, p = T @ G, T @ P
     return 1 - (g.T @ p) / np.outer(np.linalg.norm(g, axis=0), np.linalg.norm(p, axis=0))
+
+
+def clean_outlier_masks(outliers, image_shape):
+    """Slow reference of the outlier-mask cleanup: scipy's closing then opening, face by face."""
+    from scipy import ndimage
+
+    out = np.empty_like(outliers)
+    for j in range(outliers.shape[1]):
+        img = ndimage.binary_closing(outliers[:, j].reshape(image_shape), iterations=2)
+        out[:, j] = ndimage.binary_opening(img, iterations=1).reshape(-1)
+    return out
+
+
+def robust_project_all_faces(A, W, image_shape, keep=0.7, threshold=3.0, max_iter=10):
+    """Slow reference of robust_project: every face re-projected at every step until no
+    face's outliers change, with scipy's morphology and np.nanmedian."""
+    from facenmf.nmf._project import _project, _robust_start
+
+    residual, H = _robust_start(A, W, image_shape, keep)
+    mask = np.zeros(A.shape, dtype=bool)
+    for stage in ("trimmed", "thresholded"):
+        base, previous = mask, None
+        for _ in range(max_iter):
+            size = np.abs(residual)
+            if stage == "trimmed":
+                rule = size > np.quantile(size, keep, axis=0)
+            else:
+                sigma = 1.4826 * np.nanmedian(np.where(mask, np.nan, size), axis=0)
+                rule = size > threshold * np.maximum(sigma, np.finfo(np.float32).eps)
+            outliers = base | clean_outlier_masks(rule, image_shape)
+            if previous is not None and np.array_equal(outliers, previous):
+                break
+            previous = mask = outliers
+            H = _project(A, W, mask, H0=H)
+            residual = A - W @ H
+    return H, mask

@@ -10,7 +10,8 @@ from facenmf import recognition
 from facenmf.data import FaceSet
 
 from conftest import ORL
-from reference import nnls_columns, whitened_cosine_distances
+from reference import (clean_outlier_masks, nnls_columns, robust_project_all_faces,
+                       whitened_cosine_distances)
 
 SHAPE = (16, 16)
 
@@ -75,6 +76,41 @@ def test_robust_projection_finds_the_occluder(identities):
     plain = model.transform(occluded)
     assert np.linalg.norm(H - H_clean) < 0.5 * np.linalg.norm(plain - H_clean)
     assert np.linalg.norm(H_known - H_clean) < 0.5 * np.linalg.norm(plain - H_clean)
+
+
+@pytest.mark.parametrize("condition", ["block:0.25", "scarf", "noise:0.1"])
+def test_robust_projection_matches_the_slow_reference(identities, condition):
+    """Only the faces whose outliers still change are re-projected: same result as
+    re-projecting every face until none changes."""
+    model = facenmf.NMF(8, random_state=0).fit(identities.A[:, ::2])
+    occluded, _ = recognition.occlude(np.asarray(identities.A[:, 1::2]), SHAPE, condition,
+                                      random_state=3)
+    H, found = facenmf.robust_project(occluded, model.W, image_shape=SHAPE)
+    H_ref, found_ref = robust_project_all_faces(occluded, model.W, SHAPE)
+    assert np.array_equal(found, found_ref)
+    np.testing.assert_allclose(H, H_ref, rtol=1e-4, atol=1e-5 * float(np.abs(H_ref).max()))
+
+
+@pytest.mark.parametrize("shape", [(16, 16), (7, 5), (1, 6), (2, 2)])
+def test_outlier_mask_cleanup_matches_scipy(shape):
+    from facenmf.nmf._project import _clean
+
+    rng = np.random.default_rng(0)
+    for p in (0.1, 0.4, 0.8):
+        outliers = rng.random((shape[0] * shape[1], 25)) < p
+        assert np.array_equal(_clean(outliers, shape), clean_outlier_masks(outliers, shape))
+
+
+def test_inlier_median_matches_nanmedian():
+    from facenmf.nmf._project import _inlier_median
+
+    rng = np.random.default_rng(1)
+    size = rng.random((9, 6))
+    mask = rng.random((9, 6)) < 0.4
+    mask[:, 0], mask[:, 1] = True, False  # no inliers (NaN), no outliers
+    with np.errstate(all="ignore"), pytest.warns(RuntimeWarning, match="All-NaN"):
+        expected = np.nanmedian(np.where(mask, np.nan, size), axis=0)
+    np.testing.assert_array_equal(_inlier_median(size, mask), expected)
 
 
 def test_robust_projection_checks_arguments():
