@@ -135,9 +135,9 @@ def cmd_recognize(args):
     size = tuple(args.size) if args.size else None
     faces = load_faces(args.source, path=args.path, size=size, equalize=args.equalize,
                        normalize=args.normalize)
-    chosen = args.metric or ["cosine"]
+    chosen = args.metric or list(recognition.DEFAULT_METRICS)
     metrics = recognition.METRICS if "all" in chosen else tuple(dict.fromkeys(chosen))
-    chosen = args.method or list(recognition.DEFAULT_METHODS)
+    chosen = args.method or ["all"]
     methods = recognition.METHODS if "all" in chosen else tuple(dict.fromkeys(chosen))
     conditions = tuple(args.occlusion or ())
     bars = []  # made at the first fold, so that a bad argument prints no empty bar
@@ -357,10 +357,11 @@ def build_parser():
                    help="training (gallery) faces per identity in each split (5)")
     p.add_argument("--splits", type=int, default=10, help="seeded random splits (10)")
     p.add_argument("--method", action="append", choices=[*recognition.METHODS, "all"],
-                   help="feature method; repeat for several (default nmf, pca, raw; snmf is "
-                   "supervised NMF)")
+                   help="feature method; repeat for several (default all: nmf, snmf "
+                   "(supervised NMF), pca, raw)")
     p.add_argument("--metric", action="append", choices=[*recognition.METRICS, "all"],
-                   help="distance in feature space; repeat for several (default cosine)")
+                   help="distance in feature space; repeat for several (default cosine and "
+                   "whitened)")
     p.add_argument("--k", type=int, default=1, help="neighbours that vote (1)")
     p.add_argument("--occlusion", action="append", metavar="COND",
                    help="also test occluded probes: block:F, sunglasses, scarf or noise:F "

@@ -960,7 +960,7 @@ def recognition_results(report, *, path=None):
             x = np.arange(len(conditions)) + (i - (len(methods) - 1) / 2) * width
             bars = ax.bar(x, means, width, yerr=stds, capsize=2, label=method.upper(),
                           color=_METHOD_COLOURS.get(method))
-            ax.bar_label(bars, labels=[f"{m:.0f}" for m in means], fontsize=7, padding=2)
+            ax.bar_label(bars, labels=[f"{m:.1f}" for m in means], fontsize=7, padding=2)
         ax.set_xticks(np.arange(len(conditions)),
                       [c + (f"\n({m} mask)" if m else "") for c, m in conditions], fontsize=8)
         ax.set_ylim(0, 110)

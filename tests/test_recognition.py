@@ -58,7 +58,7 @@ def test_occluded_synthetic_probes_are_recognized(identities, mask):
                                mask=mask, metrics=("cosine", "whitened"))
     assert accuracy(rep, "nmf", "block:0.25") >= 0.9
     assert accuracy(rep, "nmf", "block:0.25", "whitened") >= 0.9
-    assert {r["method"] for r in rep.results} == set(recognition.DEFAULT_METHODS)
+    assert {r["method"] for r in rep.results} == set(recognition.METHODS)
     cond = [r for r in rep.results if r["condition"] == "block:0.25"]
     assert {r["mask"] for r in cond} == {mask}
 
