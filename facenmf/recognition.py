@@ -286,16 +286,18 @@ class _NMFFeatures:
 
 
 def _ridge_project(A, W, mask=None, strength=RIDGE):
-    """Exact ``argmin_{h >= 0} ||a - W h||² + mu ||h||²`` over the unmasked pixels, with
-    ``mu = strength tr(WᵀW) / rank``: the exact projection of ``[a; 0]`` onto
-    ``[W; sqrt(mu) I]`` (the penalty rows are never masked)."""
-    k = W.shape[1]
-    mu = strength * float(np.sum(W.astype(np.float64) ** 2)) / k
-    W_ridge = np.vstack([W, np.sqrt(mu) * np.eye(k, dtype=W.dtype)])
-    A = np.vstack([A, np.zeros((k, A.shape[1]), dtype=A.dtype)])
-    if mask is not None:
-        mask = np.concatenate([mask, np.zeros((k,) + mask.shape[1:], dtype=bool)])
-    return _project(A, W_ridge, mask)
+    """Exact ``argmin_{h >= 0} ||a - W h||² + mu ||h||²`` over the unmasked pixels of each
+    face, with ``mu = strength ||W_v||² / rank``, ``W_v`` the rows of ``W`` at the face's
+    unmasked pixels (for a whole face, ``tr(WᵀW) / rank``): the penalty keeps its weight
+    against the data term when part of the face is hidden."""
+    sq = np.einsum("ij,ij->i", W, W, dtype=np.float64)  # each pixel's share of tr(WᵀW)
+    if mask is None:
+        energy = sq.sum()
+    elif mask.ndim == 1:
+        energy = sq[~mask].sum()
+    else:
+        energy = sq.sum() - sq @ mask
+    return _project(A, W, mask, ridge=strength * energy / W.shape[1])
 
 
 class _SNMFFeatures:

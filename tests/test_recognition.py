@@ -144,26 +144,38 @@ def test_leave_one_out_protocol(identities):
     assert accuracy(rep, "nmf") >= 0.98
 
 
+def ridge_reference(probes, W, mask, strength):
+    """Slow reference of the ridge projection: scipy's NNLS on ``[a; 0]`` and
+    ``[W; sqrt(mu) I]`` over each face's unmasked pixels, ``mu = strength ||W_v||² / k``."""
+    k = W.shape[1]
+    H = np.empty((k, probes.shape[1]))
+    for j in range(probes.shape[1]):
+        seen = ~mask[:, j]
+        mu = strength * np.sum(W[seen] ** 2) / k
+        H[:, j] = nnls_columns(np.concatenate([probes[seen, j], np.zeros(k)])[:, None],
+                               np.vstack([W[seen], np.sqrt(mu) * np.eye(k)]))[:, 0]
+    return H
+
+
 def test_supervised_nmf_projects_with_a_ridge_penalty(identities):
     A = np.asarray(identities.A, dtype=np.float64)
     labels = np.asarray(identities.labels)
     feats = recognition._SNMFFeatures(A[:, ::2], labels[::2], 8, {"random_state": 0,
                                                                   "dtype": np.float64})
     W, k = feats.W, 8
-    mu = recognition.RIDGE * np.sum(W**2) / k
-    stacked = np.vstack([W, np.sqrt(mu) * np.eye(k)])
     probes = A[:, 1::2]
+    no_mask = np.zeros(probes.shape, dtype=bool)
     np.testing.assert_allclose(feats._project(probes),
-                               nnls_columns(np.vstack([probes, np.zeros((k, probes.shape[1]))]),
-                                            stacked), atol=1e-8)
-    # A known mask drops those pixels and keeps the penalty.
+                               ridge_reference(probes, W, no_mask, recognition.RIDGE), atol=1e-8)
+    # A known mask drops those pixels; the penalty shrinks with the basis energy they held.
     mask = np.zeros(A.shape[0], dtype=bool)
     mask[:50] = True
-    keep = np.concatenate([~mask, np.ones(k, dtype=bool)])
-    np.testing.assert_allclose(
-        feats._project(probes, mask),
-        nnls_columns(np.vstack([probes, np.zeros((k, probes.shape[1]))])[keep], stacked[keep]),
-        atol=1e-8)
+    expected = ridge_reference(probes, W, np.repeat(mask[:, None], probes.shape[1], axis=1),
+                               recognition.RIDGE)
+    np.testing.assert_allclose(feats._project(probes, mask), expected, atol=1e-8)
+    masks = recognition.occlude(probes, SHAPE, "block:0.3", random_state=0)[1]
+    np.testing.assert_allclose(feats._project(probes, masks),
+                               ridge_reference(probes, W, masks, recognition.RIDGE), atol=1e-8)
     assert feats.gallery.shape == (k, A.shape[1] // 2) and np.all(feats.gallery >= 0)
 
 

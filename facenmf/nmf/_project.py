@@ -19,13 +19,14 @@ def _warm_start(G, C):
     return Z > 0
 
 
-def _project(A, W, mask=None, H0=None, return_products=False):
+def _project(A, W, mask=None, H0=None, return_products=False, ridge=None):
     """Trusting core of :func:`project` (inputs already checked).
 
     ``H0`` (rank, n_faces), e.g. the weights of a fit, only guides the first guess of the
     positive entries; the solution is the same exact one without it. With
     ``return_products`` (no mask), also return ``WᵀA`` and ``WᵀW`` in float64, so that a
-    caller can compute the error without forming them again.
+    caller can compute the error without forming them again. ``ridge`` (a number, or one
+    per face) adds ``ridge ||h||²`` to each face's objective.
     """
     k, m = W.shape[1], A.shape[1]
     active = np.flatnonzero(np.einsum("ij,ij->j", W, W) > 0)
@@ -43,6 +44,10 @@ def _project(A, W, mask=None, H0=None, return_products=False):
         else:
             C = (Wa.T @ np.where(mask, 0, A)).astype(np.float64)
             G = _masked_grams(Wa, mask)
+    if ridge is not None:
+        ridge = np.asarray(ridge, dtype=np.float64)
+        eye = np.eye(active.size)
+        G = G + ridge * eye if ridge.ndim == 0 else G + ridge[:, None, None] * eye
     if active.size:
         passive = H0[active] > 0 if H0 is not None else _warm_start(G, C)
         H[active] = nnls_bpp(G, C, passive=passive)
