@@ -9,9 +9,9 @@ ambiguity of ``W H`` that ruins naive NMF features is gone.
 Probes can be occluded (:func:`occlude`). With a **known** mask the projection ignores the
 masked pixels; with an **unknown** mask :func:`facenmf.robust_project` finds and ignores
 them, and each probe is also described by the projections of each half of the face alone
-(top, bottom, left, right): the probe keeps whichever description lies nearest to a gallery
-face, a half's distances counting :data:`HALF_FACE_PENALTY` times as much, since a half
-has fewer pixels to be wrong on. A large occlusion that the basis can partly "explain",
+(top, bottom, left, right): the probe keeps whichever description lies nearest (by cosine
+distance) to a gallery face, a half's distances counting :data:`HALF_FACE_PENALTY` times
+as much, since a half has fewer pixels to be wrong on. A large occlusion that the basis can partly "explain",
 such as a black scarf over a dark chin and neck, fools the robust projection but leaves a
 half clean. The baselines get the same probes: raw pixels compare the unmasked pixels (known
 mask) or all of them; PCA fits its coefficients by least squares on the unmasked pixels
@@ -359,20 +359,18 @@ class _RawFeatures:
 def _distance_sets(method, features, hypotheses, mask, mask_mode, metrics, labels):
     """``{metric: distances (n_gallery, n_probes)}`` for one method and probe set.
 
-    With several hypotheses ``[(features, penalty), ...]``, each probe keeps the distances
-    of the hypothesis whose nearest gallery face, times its penalty, is nearest.
+    With several hypotheses ``[(features, penalty), ...]``, each probe is described by the
+    hypothesis whose nearest gallery face by cosine distance, times its penalty, is
+    nearest, whatever the metrics: the choice is made once (a whitened metric, learned on
+    whole faces, would judge half faces too harshly).
     """
-    sets = [_hypothesis_distances(method, features, X, mask, mask_mode, metrics, labels)
-            for X, _ in hypotheses]
-    if len(sets) == 1:
-        return sets[0]
-    penalties = np.array([pen for _, pen in hypotheses])[:, None]
-    out = {}
-    for m in metrics:
-        D = np.stack([d[m] for d in sets])  # (hypotheses, gallery, probes)
-        best = np.argmin(penalties * D.min(axis=1), axis=0)
-        out[m] = D[best, :, np.arange(D.shape[2])].T
-    return out
+    X = hypotheses[0][0]
+    if len(hypotheses) > 1:
+        score = np.stack([pen * _distances(features.gallery, Xh, "cosine", labels).min(axis=0)
+                          for Xh, pen in hypotheses])
+        best = np.argmin(score, axis=0)
+        X = np.stack([Xh for Xh, _ in hypotheses])[best, :, np.arange(X.shape[1])].T
+    return _hypothesis_distances(method, features, X, mask, mask_mode, metrics, labels)
 
 
 def _hypothesis_distances(method, features, probes, mask, mask_mode, metrics, labels):

@@ -193,15 +193,17 @@ def test_scarf_with_unknown_mask_is_helped_by_half_face_hypotheses(identities, m
 @pytest.mark.parametrize("penalty,expected", [(1.5, "a"), (5.0, "b")])
 def test_each_probe_keeps_the_hypothesis_nearest_to_the_gallery(penalty, expected):
     class Gallery:
-        gallery = np.array([[0.0, 10.0]])  # one feature; faces of "a" and "b"
+        gallery = np.array([[1.0, 0.0], [0.0, 1.0]])  # faces of "a" and "b"
 
     labels = np.array(["a", "b"])
-    main = np.array([[9.7]])  # 0.3 from b
-    half = np.array([[0.1]])  # 0.1 from a, counted as 0.1 * penalty
+    main = np.array([[0.6], [0.8]])  # cosine distance 0.2 from b (0.4 from a)
+    half = np.array([[0.9], [np.sqrt(1 - 0.9**2)]])  # 0.1 from a, counted as 0.1 * penalty
     d = recognition._distance_sets("nmf", Gallery, [(main, 1.0), (half, penalty)], None,
                                    "unknown", ("euclidean",), labels)["euclidean"]
+    # The choice is made by cosine distance; every metric then uses the chosen weights.
     assert labels[d.argmin(axis=0)][0] == expected
-    np.testing.assert_allclose(d[:, 0], [0.1, 9.9] if expected == "a" else [9.7, 0.3])
+    chosen = half if expected == "a" else main
+    np.testing.assert_allclose(d[:, 0], np.linalg.norm(Gallery.gallery - chosen, axis=0))
 
 
 @pytest.mark.parametrize("condition,fraction", [("block:0.25", 0.25), ("sunglasses", 0.25),
