@@ -140,43 +140,57 @@ def cmd_recognize(args):
     chosen = args.method or ["all"]
     methods = recognition.METHODS if "all" in chosen else tuple(dict.fromkeys(chosen))
     conditions = tuple(args.occlusion or ())
+    ranks = list(dict.fromkeys(args.rank))
     bars = []  # made at the first fold, so that a bad argument prints no empty bar
 
-    def progress(done, total):
-        if not bars:
-            bars.append(tqdm(total=total, initial=done - 1, unit="fold", desc="recognition",
-                             leave=False, disable=args.json, file=sys.stderr))
-        bars[0].update(1)
+    def progress_of(i):
+        def progress(done, total):
+            if not bars:
+                bars.append(tqdm(total=total * len(ranks), unit="fold", desc="recognition",
+                                 leave=False, disable=args.json, file=sys.stderr))
+            bars[0].update(1)
+        return progress
 
     try:
-        report = recognition.evaluate(
-            faces, rank=args.rank, methods=methods, metrics=metrics, k=args.k,
+        reports = [recognition.evaluate(
+            faces, rank=rank, methods=methods, metrics=metrics, k=args.k,
             protocol=args.protocol,
             train_per_identity=args.train_per_identity, n_splits=args.splits,
             random_state=args.seed, conditions=conditions, mask=args.mask,
-            nmf_options={"random_state": args.seed}, progress=progress)
+            nmf_options={"random_state": args.seed}, progress=progress_of(i))
+            for i, rank in enumerate(ranks)]
     finally:
         for bar in bars:
             bar.close()
+    report = reports[-1]
     figures = {}
     if args.figures:
         out = Path(args.figures)
         out.mkdir(parents=True, exist_ok=True)
         figures = {"results": out / "recognition.png", "examples": out / "nearest-faces.png"}
+        if len(reports) > 1:
+            figures["accuracy_vs_rank"] = out / "accuracy-vs-rank.png"
+            view.accuracy_vs_rank(list(zip(ranks, reports)), path=figures["accuracy_vs_rank"])
         view.recognition_results(report, path=figures["results"])
         view.nearest_faces(faces, report, path=figures["examples"])
     if args.json:
         doc = report.to_json()
+        doc["ranks"] = ranks
+        if len(reports) > 1:  # every result carries its rank; seconds per rank
+            doc["results"] = [r for rep in reports for r in rep.to_json()["results"]]
+            del doc["rank"]
+            doc["seconds"] = {str(rank): rep.seconds for rank, rep in zip(ranks, reports)}
         doc["source"] = faces.source
         doc["figures"] = {name: str(p) for name, p in figures.items()}
         print(json.dumps(doc))
         return 0
     p = report.protocol
-    print(f"{p['n_faces']} faces of {p['n_identities']} identities, rank {report.rank}, "
+    print(f"{p['n_faces']} faces of {p['n_identities']} identities, "
           + (f"{p['splits']} splits of {p['train_per_identity']} training faces per identity"
              if p["name"] == "split" else f"leave-one-out, {p['splits']} folds")
-          + f", {report.seconds['total']:.1f} s")
-    print(report.table())
+          + f", {sum(rep.seconds['total'] for rep in reports):.1f} s")
+    for rank, rep in zip(ranks, reports):
+        print(f"\nrank {rank}\n{rep.table()}")
     for name, path in figures.items():
         print(f"{name}: {path}")
     return 0
@@ -351,7 +365,9 @@ def build_parser():
     p.add_argument("--size", type=int, nargs=2, metavar=("H", "W"), help="resize faces to H x W")
     p.add_argument("--equalize", action="store_true", help="histogram-equalize each face")
     p.add_argument("--normalize", choices=["lee-seung"], default=None)
-    p.add_argument("--rank", type=int, default=49, help="basis images and eigenfaces (49)")
+    p.add_argument("--rank", type=int, nargs="+", default=[49],
+                   help="basis images and eigenfaces (49); several ranks also give "
+                   "accuracy against rank")
     p.add_argument("--protocol", choices=["split", "leave-one-out"], default="split")
     p.add_argument("--train-per-identity", type=int, default=5,
                    help="training (gallery) faces per identity in each split (5)")

@@ -404,8 +404,9 @@ class RecognitionReport:
     ----------
     results : list of dict
         One per (method, condition, mask, metric): ``method``, ``condition``, ``mask``
-        ("known", "unknown" or None for clean probes), ``metric``, ``k``, ``mean`` and
-        ``std`` of the accuracy over the splits, ``splits`` and ``accuracies``.
+        ("known", "unknown" or None for clean probes), ``metric``, ``k``, ``rank``,
+        ``mean`` and ``std`` of the accuracy over the splits, ``splits`` and
+        ``accuracies``.
     protocol : dict
         How the faces were split (name, train faces per identity, number of splits, seed).
     rank : int
@@ -561,8 +562,8 @@ def evaluate(faces, *, rank=49, methods=METHODS, metrics=DEFAULT_METRICS, k=1,
             progress(f + 1, len(folds))
     seconds["total"] = time.perf_counter() - start
     results = [{"method": method, "condition": c, "mask": mode, "metric": metric, "k": k,
-                "mean": float(np.mean(a)), "std": float(np.std(a)), "splits": len(a),
-                "accuracies": a}
+                "rank": rank, "mean": float(np.mean(a)), "std": float(np.std(a)),
+                "splits": len(a), "accuracies": a}
                for (method, c, mode, metric), a in acc.items()]
     proto = {"name": protocol, "train_per_identity": train_per_identity if protocol == "split"
              else None, "splits": len(folds), "random_state": random_state,

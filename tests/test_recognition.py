@@ -324,9 +324,22 @@ def test_recognize_cli_json_schema(tmp_path, identities):
         assert res["mask"] == (None if res["condition"] == "clean" else "unknown")
         assert res["metric"] in ("cosine", "l1") and 0 <= res["mean"] <= 1
         assert res["std"] >= 0 and res["splits"] == 2
-    assert doc["rank"] == 8 and doc["protocol"]["splits"] == 2
+    assert doc["rank"] == 8 and doc["ranks"] == [8] and doc["protocol"]["splits"] == 2
+    assert all(res["rank"] == 8 for res in doc["results"])
     for path in doc["figures"].values():
         assert (tmp_path / "fig").exists() and __import__("os").path.getsize(path) > 1000
+
+    # Several ranks: every result carries its rank, plus a figure of accuracy against rank.
+    r = subprocess.run([sys.executable, "-m", "facenmf.cli", "recognize", str(tmp_path / "faces"),
+                        "--rank", "4", "8", "--splits", "2", "--method", "nmf", "--json",
+                        "--figures", str(tmp_path / "fig2")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert "rank" not in doc and doc["ranks"] == [4, 8] and set(doc["seconds"]) == {"4", "8"}
+    assert [res["rank"] for res in doc["results"]] == [4, 4, 8, 8]  # cosine, whitened
+    assert set(doc["figures"]) == {"results", "examples", "accuracy_vs_rank"}
+    assert __import__("os").path.getsize(doc["figures"]["accuracy_vs_rank"]) > 1000
 
 
 @pytest.mark.slow
