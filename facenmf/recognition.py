@@ -56,8 +56,11 @@ HALF_FACE_PENALTY = 1.5
 #: "snmf": weight of the one-hot identity rows, times the mean norm of a training face;
 #: chosen on ORL splits of seeds 1-3 (scripts/recognition_variants.py).
 IDENTITY_WEIGHT = 2.0
-#: "snmf": ridge penalty of the projections, ``mu = RIDGE tr(WᵀW) / rank``. The basis
-#: images of a supervised fit are correlated; the penalty steadies their weights.
+#: "snmf": ridge penalty of the projections, ``mu = RIDGE ||W_v||² / rank`` over the rows
+#: of the face's unmasked pixels (``tr(WᵀW) / rank`` for a whole face). The basis images
+#: of a supervised fit are correlated; the penalty steadies their weights. Clean ORL
+#: probes, whitened metric: 0.3, 1 and 3 give 97.2-97.4% (mean over split seeds 1-5);
+#: cosine: 94% at 0.3, 89% at 1, 96% at 0.03 (seeds 0-3), where whitened falls to 96.3%.
 RIDGE = 0.3
 
 #: Shrinkage of the within-identity covariance in the "whitened" metric.
