@@ -11,11 +11,12 @@ masked pixels; with an **unknown** mask :func:`facenmf.robust_project` finds and
 them, and each probe is also described by the projections of each half of the face alone
 (top, bottom, left, right): the probe keeps whichever description lies nearest (by cosine
 distance) to a gallery face, a half's distances counting :data:`HALF_FACE_PENALTY` times
-as much, since a half has fewer pixels to be wrong on. A large occlusion that the basis can partly "explain",
-such as a black scarf over a dark chin and neck, fools the robust projection but leaves a
-half clean. The baselines get the same probes: raw pixels compare the unmasked pixels (known
-mask) or all of them; PCA fits its coefficients by least squares on the unmasked pixels
-(known mask) or on all of them — neither has a robust mode of its own.
+as much, since a half has fewer pixels to be wrong on. A large occlusion that the basis
+can partly "explain", such as a black scarf over a dark chin and neck, fools the robust
+projection but leaves a half clean. The baselines get the same probes: raw pixels compare
+the unmasked pixels (known mask) or all of them; PCA fits its coefficients by least
+squares on the unmasked pixels (known mask) or on all of them — neither has a robust mode
+of its own.
 """
 
 from __future__ import annotations
