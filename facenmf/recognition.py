@@ -528,7 +528,12 @@ def evaluate(faces, *, rank=49, methods=METHODS, metrics=DEFAULT_METRICS, k=1,
     A = np.asarray(faces.A, dtype=np.float32)
     labels = np.asarray(faces.labels)
     folds = list(_protocol_folds(faces, protocol, train_per_identity, n_splits, seed))
-    rank = v.check_int("rank", rank, low=1, high=min(A.shape[0], min(len(t) for t, _ in folds)))
+    rank = v.check_int("rank", rank, low=1)
+    n_train = min(len(t) for t, _ in folds)
+    if rank > min(A.shape[0], n_train):
+        raise ValueError(f"rank: expected at most {min(A.shape[0], n_train)} (the "
+                         + (f"{n_train} training faces of a fold" if n_train <= A.shape[0]
+                            else f"{A.shape[0]} pixels of a face") + f"), got {rank}")
     acc = {}
     seconds = {m: 0.0 for m in methods}
     examples = {}

@@ -302,6 +302,12 @@ def test_unlabelled_faces_are_refused():
         recognition.evaluate(faces)
 
 
+def test_rank_beyond_the_training_faces_is_refused(identities):
+    with pytest.raises(ValueError, match=r"rank: expected at most 40 \(the 40 training faces "
+                                         r"of a fold\), got 41"):
+        recognition.evaluate(identities, rank=41, n_splits=1, methods=("pca",))
+
+
 def test_recognize_cli_json_schema(tmp_path, identities):
     from PIL import Image
 
