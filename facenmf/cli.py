@@ -143,13 +143,11 @@ def cmd_recognize(args):
     ranks = list(dict.fromkeys(args.rank))
     bars = []  # made at the first fold, so that a bad argument prints no empty bar
 
-    def progress_of(i):
-        def progress(done, total):
-            if not bars:
-                bars.append(tqdm(total=total * len(ranks), unit="fold", desc="recognition",
-                                 leave=False, disable=args.json, file=sys.stderr))
-            bars[0].update(1)
-        return progress
+    def progress(done, total):  # one bar over the folds of every rank
+        if not bars:
+            bars.append(tqdm(total=total * len(ranks), unit="fold", desc="recognition",
+                             leave=False, disable=args.json, file=sys.stderr))
+        bars[0].update(1)
 
     try:
         reports = [recognition.evaluate(
@@ -157,8 +155,8 @@ def cmd_recognize(args):
             protocol=args.protocol,
             train_per_identity=args.train_per_identity, n_splits=args.splits,
             random_state=args.seed, conditions=conditions, mask=args.mask,
-            nmf_options={"random_state": args.seed}, progress=progress_of(i))
-            for i, rank in enumerate(ranks)]
+            nmf_options={"random_state": args.seed}, progress=progress)
+            for rank in ranks]
     finally:
         for bar in bars:
             bar.close()
