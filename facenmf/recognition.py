@@ -304,13 +304,19 @@ def _ridge_project(A, W, mask=None, strength=RIDGE):
     return _project(A, W, mask, ridge=strength * energy / W.shape[1])
 
 
+def _supervised_basis(train, labels, rank, options, weight=IDENTITY_WEIGHT):
+    """The pixel rows of the NMF basis of the training faces stacked over their one-hot
+    identities, those weighted by ``weight`` times the mean norm of a training face."""
+    onehot = (labels[None, :] == np.unique(labels)[:, None]).astype(train.dtype)
+    scale = weight * float(np.linalg.norm(train, axis=0).mean())
+    return NMF(rank, **options).fit(np.vstack([train, scale * onehot])).W[: train.shape[0]]
+
+
 class _SNMFFeatures:
     """Supervised NMF with ridge projections (see METHODS)."""
 
     def __init__(self, train, labels, rank, options):
-        onehot = (labels[None, :] == np.unique(labels)[:, None]).astype(train.dtype)
-        scale = IDENTITY_WEIGHT * float(np.linalg.norm(train, axis=0).mean())
-        self.W = NMF(rank, **options).fit(np.vstack([train, scale * onehot])).W[: train.shape[0]]
+        self.W = _supervised_basis(train, labels, rank, options)
         self.image_shape = None
         self.gallery = self._project(train)
 

@@ -77,10 +77,7 @@ def nmf_features(train, probes, labels, variant, image_shape):
         feats = recognition._SNMFFeatures(train, labels, RANK, {"random_state": 0})
         return feats.gallery, feats.probes(probes, None, None)[0][0]
     if variant == "supervised":
-        onehot = (labels[None, :] == np.unique(labels)[:, None]).astype(np.float32)
-        scale = 0.3 * float(np.linalg.norm(train, axis=0).mean())
-        W = facenmf.NMF(RANK, random_state=0).fit(np.vstack([train, scale * onehot])).W
-        W = W[: train.shape[0]]
+        W = recognition._supervised_basis(train, labels, RANK, {"random_state": 0}, weight=0.3)
         return facenmf.project(train, W), facenmf.project(probes, W)
     options = {"max_iter": 3000, "tol": 1e-7} if variant == "tight" else {}
     W = facenmf.NMF(RANK, random_state=0, **options).fit(train).W
@@ -132,10 +129,8 @@ def grid(faces, n_splits):
                     metric=metric)[0]
                 pca.setdefault(metric, []).append(np.mean(predicted == labels[test]))
             for weight in GRID_WEIGHTS:
-                onehot = (g_labels[None, :] == np.unique(g_labels)[:, None]).astype(A.dtype)
-                scale = weight * float(np.linalg.norm(gallery, axis=0).mean())
-                W = facenmf.NMF(RANK, random_state=0).fit(
-                    np.vstack([gallery, scale * onehot])).W[: A.shape[0]]
+                W = recognition._supervised_basis(gallery, g_labels, RANK, {"random_state": 0},
+                                                  weight=weight)
                 for ridge in GRID_RIDGES:
                     G = recognition._ridge_project(gallery, W, strength=ridge)
                     P = recognition._ridge_project(probes, W, strength=ridge)
