@@ -203,7 +203,7 @@ def bench_projection(A, shape, repeat):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--shared", type=Path,
-                        default=Path(os.environ.get("FACENMF_DATASETS", ROOT.parent / "shared" / "datasets")))
+                        default=Path(os.environ.get("FACENMF_DATA", ROOT.parent / "shared" / "datasets")))
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--output", type=Path, help="also write the report (markdown) here")
     args = parser.parse_args(argv)

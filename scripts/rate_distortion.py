@@ -8,7 +8,7 @@ Usage::
 ORL (400 faces of 112x92, 40 people) is split with ``FaceSet.split(train_per_identity=5,
 random_state=0)``: the bases are learned on the 200 training faces and every measure is on
 the 200 test faces (the same people, other pictures). ORL is read from ``--shared`` (default
-``$FACENMF_DATASETS`` or ``../shared/datasets`` beside the checkout); without it the script
+``$FACENMF_DATA`` or ``../shared/datasets`` beside the checkout); without it the script
 says so and exits.
 
 - **facenmf**: ``NMF(rank, random_state=0)`` (HALS, nndsvda) at ranks 25, 49, 100; the
@@ -226,7 +226,7 @@ def comparison(nmf, others, gallery, what):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--shared", type=Path,
-                        default=Path(os.environ.get("FACENMF_DATASETS",
+                        default=Path(os.environ.get("FACENMF_DATA",
                                                     ROOT.parent / "shared" / "datasets")))
     parser.add_argument("--output", type=Path, help="also write the report (markdown) here")
     parser.add_argument("--plot", type=Path, default=ROOT / "docs" / "rate-distortion.png",
@@ -236,7 +236,7 @@ def main(argv=None):
     orl = args.shared / "orl"
     if not (orl / "s1" / "1.pgm").is_file():
         print(f"rate_distortion.py: ORL not found at {orl} (pass --shared DIR or set "
-              "FACENMF_DATASETS): skipped", file=sys.stderr)
+              "FACENMF_DATA): skipped", file=sys.stderr)
         return 0
     t0 = time.perf_counter()
     faces = facenmf.load_faces(orl)

@@ -35,7 +35,7 @@ SEEDS = range(6)  # split draws for the clean probes; 0 is the CLI's default
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--shared", type=Path, default=Path(os.environ.get(
-        "FACENMF_DATASETS", ROOT.parent / "shared" / "datasets")))
+        "FACENMF_DATA", ROOT.parent / "shared" / "datasets")))
     p.add_argument("--output", type=Path, help="replace this script's section of this file")
     p.add_argument("--docs", type=Path, default=ROOT / "docs")
     args = p.parse_args(argv)

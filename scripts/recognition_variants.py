@@ -158,7 +158,7 @@ def grid(faces, n_splits):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--shared", type=Path, default=Path(os.environ.get(
-        "FACENMF_DATASETS", ROOT.parent / "shared" / "datasets")))
+        "FACENMF_DATA", ROOT.parent / "shared" / "datasets")))
     p.add_argument("--splits", type=int, default=10)
     p.add_argument("--seed", type=int, default=0, help="seed of the splits (0, as the CLI)")
     p.add_argument("--variants", nargs="+", choices=VARIANTS, default=VARIANTS)

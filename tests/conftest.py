@@ -4,9 +4,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-SHARED = Path(os.environ.get("FACENMF_SHARED", Path(__file__).resolve().parents[2] / "shared"))
-ORL = SHARED / "datasets" / "orl"
-CBCL = SHARED / "datasets" / "cbcl"
+# The folder that holds orl/ and cbcl/: $FACENMF_DATA (as for load_faces) or the shared
+# datasets beside the checkout.
+DATASETS = Path(os.environ.get("FACENMF_DATA",
+                               Path(__file__).resolve().parents[2] / "shared" / "datasets"))
+ORL = DATASETS / "orl"
+CBCL = DATASETS / "cbcl"
 
 
 def low_rank(n=60, m=40, rank=5, seed=0, dtype=np.float64):
@@ -33,7 +36,7 @@ def faces_like():
 def orl_matrix():
     """ORL as A (10304, 400) float32 in [0, 1], or skip."""
     if not (ORL / "s1" / "1.pgm").is_file():
-        pytest.skip(f"ORL faces not found at {ORL} (set FACENMF_SHARED to the shared folder)")
+        pytest.skip(f"ORL faces not found at {ORL} (set FACENMF_DATA to the folder that holds orl/)")
     from PIL import Image
 
     files = [ORL / f"s{i}" / f"{j}.pgm" for i in range(1, 41) for j in range(1, 11)]

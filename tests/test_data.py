@@ -17,7 +17,8 @@ from PIL import Image
 
 from facenmf.data import DATABASES, FaceSet, load_faces
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+from conftest import CBCL, ORL
+
 RNG = np.random.default_rng(12345)
 
 
@@ -590,7 +591,7 @@ def test_datasets_readme_covers_every_database():
 # -- real data ---------------------------------------------------------------------------
 @pytest.mark.slow
 def test_real_orl():
-    orl = SHARED / "orl"
+    orl = ORL
     if not (orl / "s1" / "1.pgm").exists():
         pytest.skip(f"ORL faces not found at {orl}")
     faces = load_faces("orl", path=orl)
@@ -604,7 +605,7 @@ def test_real_orl():
 
 @pytest.mark.slow
 def test_real_cbcl():
-    cbcl = SHARED / "cbcl"
+    cbcl = CBCL
     if not (cbcl / "face" / "face00001.pgm").exists():
         pytest.skip(f"CBCL faces not found at {cbcl}")
     faces = load_faces("cbcl", path=cbcl, normalize="lee-seung")
