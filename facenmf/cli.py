@@ -18,7 +18,8 @@ import numpy as np
 from . import __version__, recognition
 from ._atomic import atomic_write
 from .data import load_faces
-from .nmf import INITS, LOSSES, NMF, SOLVERS, ConvergenceWarning, load_model, save_model
+from .nmf import (INITS, LOSSES, NMF, SOLVERS, ConvergenceWarning, load_model, robust_project,
+                  save_model)
 
 
 def _fit_with_progress(faces, args, quiet):
@@ -267,12 +268,17 @@ def cmd_reconstruct(args):
     if model.image_shape is None:
         raise ValueError(f"{args.model}: the model has no image shape; refit with facenmf fit")
     faces = load_faces([Path(p) for p in args.images], size=model.image_shape)
-    H = model.transform(faces.A)
+    if args.robust:  # occluded faces: find the pixels the basis cannot explain, ignore them
+        H, outliers = robust_project(faces.A, model.W, image_shape=model.image_shape)
+    else:
+        H, outliers = model.transform(faces.A), None
     A_hat = np.clip(model.reconstruct(H), 0, 1)
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
-    errors = (np.linalg.norm(faces.A - A_hat, axis=0)
-              / np.maximum(np.linalg.norm(faces.A, axis=0), np.finfo(np.float32).tiny))
+    kept = np.ones(faces.A.shape, dtype=bool) if outliers is None else ~outliers
+    errors = (np.linalg.norm(np.where(kept, faces.A - A_hat, 0), axis=0)
+              / np.maximum(np.linalg.norm(np.where(kept, faces.A, 0), axis=0),
+                           np.finfo(np.float32).tiny))
     results = []
     from .compress import output_names
 
@@ -283,9 +289,11 @@ def cmd_reconstruct(args):
         _save_grey_png(target, A_hat[:, j].reshape(model.image_shape))
         results.append({"input": faces.paths[j], "output": str(target),
                         "relative_error": float(errors[j])})
+        if outliers is not None:
+            results[-1]["outlier_fraction"] = float(outliers[:, j].mean())
     figure = out / "reconstructions.png"
     view.reconstructions(faces.A, model.W, H, model.image_shape,
-                         n=min(6, faces.A.shape[1]), path=figure)
+                         n=min(6, faces.A.shape[1]), ignored=outliers, path=figure)
     report = {"model": str(args.model), "rank": int(model.W.shape[1]),
               "image_shape": list(model.image_shape), "faces": results,
               "mean_relative_error": float(errors.mean()), "figure": str(figure)}
@@ -293,7 +301,10 @@ def cmd_reconstruct(args):
         print(json.dumps(report))
     else:
         for r in results:
-            print(f"{r['input']} -> {r['output']} (relative error {r['relative_error']:.4f})")
+            kept = (f" on the {100 * (1 - r['outlier_fraction']):.0f}% of pixels kept"
+                    if "outlier_fraction" in r else "")
+            print(f"{r['input']} -> {r['output']} (relative error {r['relative_error']:.4f}"
+                  f"{kept})")
         print(f"{len(results)} faces, mean relative error {report['mean_relative_error']:.4f}; "
               f"figure: {figure}")
     return 0
@@ -397,6 +408,10 @@ def build_parser():
     p.add_argument("model", type=Path)
     p.add_argument("images", nargs="+", help="image files")
     p.add_argument("-o", "--output", type=Path, required=True, help="output folder")
+    p.add_argument("--robust", action="store_true",
+                   help="faces may be partly covered (glasses, a hand, a scarf): find the "
+                   "pixels the basis cannot explain and rebuild the face without them (errors "
+                   "are then over the pixels kept)")
     p.add_argument("--json", action="store_true", help="print a JSON report on stdout")
     p.set_defaults(func=cmd_reconstruct)
 

@@ -311,7 +311,7 @@ def _grey_limit(A_cols):
     return max(1.0, top)
 
 
-def reconstructions(A, W, H, image_shape, *, faces=None, n=6, path=None):
+def reconstructions(A, W, H, image_shape, *, faces=None, n=6, ignored=None, path=None):
     """Show faces next to their reconstructions ``W @ h`` and the residuals.
 
     Parameters
@@ -328,6 +328,9 @@ def reconstructions(A, W, H, image_shape, *, faces=None, n=6, path=None):
         Columns of ``A`` to show; default the first ``n``.
     n : int
         Number of faces shown when ``faces`` is None.
+    ignored : ndarray of bool, shape (n_pixels,) or (n_pixels, n_faces), optional
+        Pixels left out of the fit, e.g. the outliers of :func:`facenmf.robust_project`:
+        blank in the residual and left out of the errors.
     path : str or os.PathLike, optional
         Also save the figure there as a PNG.
 
@@ -358,13 +361,18 @@ def reconstructions(A, W, H, image_shape, *, faces=None, n=6, path=None):
         idx = np.arange(min(n, A.shape[1]))
     else:
         idx = _check_indices("faces", faces, A.shape[1])
+    kept = np.ones(A.shape, dtype=bool) if ignored is None else \
+        np.broadcast_to(~v.check_mask("ignored", ignored, A.shape).reshape(A.shape[0], -1),
+                        A.shape)
     n_pixels, rank = W.shape
     a = A[:, idx]
+    kept = kept[:, idx]
     hi = _grey_limit(a)
     approx = W @ H[:, idx]
-    resid = a - approx
-    errors = np.linalg.norm(resid, axis=0) / np.maximum(np.linalg.norm(a, axis=0), 1e-300)
-    lim = float(np.abs(resid).max()) or 1.0
+    resid = np.where(kept, a - approx, np.nan)
+    errors = (np.linalg.norm(np.where(kept, resid, 0), axis=0)
+              / np.maximum(np.linalg.norm(np.where(kept, a, 0), axis=0), 1e-300))
+    lim = float(np.nanmax(np.abs(resid), initial=0)) or 1.0
 
     h, w = image_shape
     tile = min(1.3, max(0.6, 9.0 / idx.size))  # inches per image height
@@ -380,18 +388,24 @@ def reconstructions(A, W, H, image_shape, *, faces=None, n=6, path=None):
             if col < 2:
                 im = ax.imshow(img, cmap=GREY, vmin=0, vmax=hi, interpolation="antialiased")
             else:
-                im = ax.imshow(img, cmap=DIVERGING, vmin=-lim, vmax=lim,
-                               interpolation="antialiased")
+                # Ignored pixels (NaN) in grey, apart from the white of a zero residual.
+                im = ax.imshow(img, cmap=colormaps[DIVERGING].with_extremes(bad=_GAP_SIGNED),
+                               vmin=-lim, vmax=lim, interpolation="antialiased")
             _bare(ax)
-        axes[row, 0].set_ylabel(f"face {j}\nerror {errors[row]:.1%}", fontsize=8)
-    for ax, title in zip(axes[0], ("original a", "reconstruction Wh", "residual a − Wh")):
+        label = f"face {j}\nerror {errors[row]:.1%}"
+        if ignored is not None:
+            label += f"\n({1 - kept[:, row].mean():.0%} ignored)"
+        axes[row, 0].set_ylabel(label, fontsize=8)
+    residual = "residual a − Wh" + ("\n(grey: ignored)" if ignored is not None else "")
+    for ax, title in zip(axes[0], ("original a", "reconstruction Wh", residual)):
         ax.set_title(title, fontsize=9)
     cbar = fig.colorbar(im, ax=axes[:, 2], shrink=min(1.0, 3.0 / idx.size + 0.3),
                         aspect=25 if idx.size > 2 else 12)
     cbar.ax.tick_params(labelsize=7)
     fig.suptitle(f"rank {rank}: {n_pixels} pixels → {rank} weights per face "
                  f"({n_pixels / rank:.3g}× fewer numbers)\n"
-                 f"mean relative error of these faces {errors.mean():.1%}", fontsize=9)
+                 f"mean relative error of these faces {errors.mean():.1%}"
+                 + (" on the pixels kept" if ignored is not None else ""), fontsize=9)
     return _finish(fig, path)
 
 

@@ -75,6 +75,30 @@ def test_reconstruct_writes_each_face_and_a_report(tmp_path, demo_model):
     assert r.returncode == 2 and "missing.png" in r.stderr and "Traceback" not in r.stderr
 
 
+def test_robust_reconstruct_fills_in_a_covered_face(tmp_path, demo_model):
+    from PIL import Image
+
+    face = facenmf.load_faces("lfw-subset").A[:, 0].reshape(25, 25)  # a face the model knows
+    covered = face.copy()
+    covered[5:14, 3:22] = 0  # black band over the eyes
+    Image.fromarray(np.round(covered * 255).astype(np.uint8)).save(tmp_path / "covered.png")
+    errors = {}
+    for mode in ("plain", "robust"):
+        out = tmp_path / mode
+        r = run("reconstruct", demo_model, tmp_path / "covered.png", "-o", out, "--json",
+                *(["--robust"] if mode == "robust" else []))
+        assert r.returncode == 0, r.stderr
+        (f,) = json.loads(r.stdout)["faces"]
+        with Image.open(f["output"]) as im:
+            rebuilt = np.asarray(im, dtype=float) / 255
+        band = np.s_[5:14, 3:22]
+        errors[mode] = np.linalg.norm(rebuilt[band] - face[band]) / np.linalg.norm(face[band])
+        if mode == "robust":
+            assert 0.2 < f["outlier_fraction"] < 0.6  # the band is 27% of the face
+    # Without the band's black pixels the eyes come back.
+    assert errors["robust"] < 0.6 * errors["plain"], errors
+
+
 def test_fit_and_info_on_a_folder(tmp_path):
     from PIL import Image
 

@@ -133,6 +133,22 @@ def test_reconstructions_png(data, tmp_path):
     assert res.norm.vmin == -res.norm.vmax
 
 
+def test_reconstructions_leave_ignored_pixels_out(data):
+    A, fit = data
+    ignored = np.zeros(A.shape, dtype=bool)
+    ignored[:30, 7] = True  # a quarter of face 7's pixels
+    fig = view.reconstructions(A, fit.W, fit.H, SHAPE, faces=[3, 7], ignored=ignored)
+    r = A[30:, 7] - fit.W[30:] @ fit.H[:, 7]
+    err = np.linalg.norm(r) / np.linalg.norm(A[30:, 7])
+    assert fig.axes[3].get_ylabel() == f"face 7\nerror {err:.1%}\n(25% ignored)"
+    assert fig._suptitle.get_text().endswith("on the pixels kept")
+    shown = fig.axes[5].images[0].get_array()  # face 7's residual: ignored pixels blank
+    assert np.ma.getmaskarray(shown).reshape(-1)[:30].all()
+    assert not np.ma.getmaskarray(shown).reshape(-1)[30:].any()
+    with pytest.raises(ValueError, match="ignored: expected shape"):
+        view.reconstructions(A, fit.W, fit.H, SHAPE, ignored=ignored[:-1])
+
+
 def test_reconstructions_default_first_n(data):
     A, fit = data
     fig = view.reconstructions(A, fit.W, fit.H, SHAPE, n=4)
