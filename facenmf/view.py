@@ -330,7 +330,7 @@ def reconstructions(A, W, H, image_shape, *, faces=None, n=6, ignored=None, path
         Number of faces shown when ``faces`` is None.
     ignored : ndarray of bool, shape (n_pixels,) or (n_pixels, n_faces), optional
         Pixels left out of the fit, e.g. the outliers of :func:`facenmf.robust_project`:
-        blank in the residual and left out of the errors.
+        grey in the residual and left out of the errors.
     path : str or os.PathLike, optional
         Also save the figure there as a PNG.
 
