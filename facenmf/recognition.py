@@ -273,20 +273,37 @@ def _vote(d, labels, k):
 # -- features ------------------------------------------------------------------------------
 # ``probes`` returns the hypotheses for the probes' features: ``[(features, penalty), ...]``,
 # the main one first with penalty 1 (see _distance_sets).
-class _NMFFeatures:
-    def __init__(self, train, labels, rank, options):
-        self.model = NMF(rank, **options).fit(train)
-        self.gallery = self.model.H
-        self.image_shape = None
+class _BasisFeatures:
+    """Features from a non-negative basis ``self.W`` (set by the subclass with
+    ``self.gallery``): clean and known-mask probes by ``_project``; unknown masks by the
+    robust projection plus the four half-face hypotheses."""
+
+    image_shape = None
+
+    def _project(self, A, mask=None):
+        return _project(A, self.W, mask)
+
+    def _robust(self, A):
+        """Weights of probes with unknown occlusions: projected without the outliers."""
+        return self._project(A, robust_project(A, self.W, image_shape=self.image_shape)[1])
 
     def probes(self, A, mask, mask_mode):
-        W = self.model.W
         if mask_mode == "known":
-            return [(_project(A, W, mask), 1.0)]
+            return [(self._project(A, mask), 1.0)]
         if mask_mode == "unknown":
-            return [(robust_project(A, W, image_shape=self.image_shape)[0], 1.0)] + [
-                (_project(A, W, ~half), HALF_FACE_PENALTY) for half in half_faces(self.image_shape)]
-        return [(_project(A, W), 1.0)]
+            return [(self._robust(A), 1.0)] + [(self._project(A, ~half), HALF_FACE_PENALTY)
+                                               for half in half_faces(self.image_shape)]
+        return [(self._project(A), 1.0)]
+
+
+class _NMFFeatures(_BasisFeatures):
+    def __init__(self, train, labels, rank, options):
+        model = NMF(rank, **options).fit(train)
+        self.W, self.gallery = model.W, model.H
+
+    def _robust(self, A):
+        # robust_project's weights are already the projection without its outliers.
+        return robust_project(A, self.W, image_shape=self.image_shape)[0]
 
 
 def _ridge_project(A, W, mask=None, strength=RIDGE):
@@ -312,26 +329,15 @@ def _supervised_basis(train, labels, rank, options, weight=IDENTITY_WEIGHT):
     return NMF(rank, **options).fit(np.vstack([train, scale * onehot])).W[: train.shape[0]]
 
 
-class _SNMFFeatures:
+class _SNMFFeatures(_BasisFeatures):
     """Supervised NMF with ridge projections (see METHODS)."""
 
     def __init__(self, train, labels, rank, options):
         self.W = _supervised_basis(train, labels, rank, options)
-        self.image_shape = None
         self.gallery = self._project(train)
 
     def _project(self, A, mask=None):
         return _ridge_project(A, self.W, mask)
-
-    def probes(self, A, mask, mask_mode):
-        if mask_mode == "known":
-            return [(self._project(A, mask), 1.0)]
-        if mask_mode == "unknown":
-            outliers = robust_project(A, self.W, image_shape=self.image_shape)[1]
-            return [(self._project(A, outliers), 1.0)] + [
-                (self._project(A, ~half), HALF_FACE_PENALTY)
-                for half in half_faces(self.image_shape)]
-        return [(self._project(A), 1.0)]
 
 
 class _PCAFeatures:
