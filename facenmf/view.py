@@ -361,12 +361,14 @@ def reconstructions(A, W, H, image_shape, *, faces=None, n=6, ignored=None, path
         idx = np.arange(min(n, A.shape[1]))
     else:
         idx = _check_indices("faces", faces, A.shape[1])
-    kept = np.ones(A.shape, dtype=bool) if ignored is None else \
-        np.broadcast_to(~v.check_mask("ignored", ignored, A.shape).reshape(A.shape[0], -1),
-                        A.shape)
     n_pixels, rank = W.shape
     a = A[:, idx]
-    kept = kept[:, idx]
+    if ignored is None:
+        kept = np.ones(a.shape, dtype=bool)
+    else:  # the shown faces' columns only (a shared 1-D mask applies to each)
+        ignored = v.check_mask("ignored", ignored, A.shape).reshape(n_pixels, -1)
+        kept = np.broadcast_to(~(ignored if ignored.shape[1] == 1 else ignored[:, idx]),
+                               a.shape)
     hi = _grey_limit(a)
     approx = W @ H[:, idx]
     resid = np.where(kept, a - approx, np.nan)

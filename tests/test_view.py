@@ -145,6 +145,9 @@ def test_reconstructions_leave_ignored_pixels_out(data):
     shown = fig.axes[5].images[0].get_array()  # face 7's residual: ignored pixels blank
     assert np.ma.getmaskarray(shown).reshape(-1)[:30].all()
     assert not np.ma.getmaskarray(shown).reshape(-1)[30:].any()
+    # One mask for every face (1-D) is the same as that mask on each face.
+    shared = view.reconstructions(A, fit.W, fit.H, SHAPE, faces=[3, 7], ignored=ignored[:, 7])
+    assert shared.axes[3].get_ylabel() == fig.axes[3].get_ylabel()
     with pytest.raises(ValueError, match="ignored: expected shape"):
         view.reconstructions(A, fit.W, fit.H, SHAPE, ignored=ignored[:-1])
 
