@@ -66,10 +66,10 @@ def augment(A, labels, image_shape):
             np.tile(labels, len(views)))
 
 
-def pca_features(train, probes):
-    mean = train.mean(axis=1, keepdims=True, dtype=np.float64)
-    U = np.linalg.svd(train - mean, full_matrices=False)[0][:, :RANK]
-    return U.T @ (train - mean), U.T @ (probes - mean)
+def pca_features(train, labels, probes):
+    """Eigenfaces as ``facenmf recognize`` computes them: gallery and probe features."""
+    feats = recognition._PCAFeatures(train, labels, RANK, {})
+    return feats.gallery, feats.probes(probes, None, None)[0][0]
 
 
 def nmf_features(train, probes, labels, variant, image_shape):
@@ -101,7 +101,7 @@ def run(faces, variant, n_splits, seed):
                        "augmented+tight": "tight"}.get(variant, variant)
         feats = {"nmf": nmf_features(gallery, A[:, test], g_labels, nmf_variant,
                                      faces.image_shape),
-                 "pca": pca_features(gallery, A[:, test])}
+                 "pca": pca_features(gallery, g_labels, A[:, test])}
         for method, (G, P) in feats.items():
             for metric in METRICS:
                 predicted = recognition.nearest_neighbours(G, g_labels, P, metric=metric)[0]
@@ -122,11 +122,10 @@ def grid(faces, n_splits):
     for seed in GRID_SEEDS:
         for train, test in recognition._protocol_folds(faces, "split", 5, n_splits, seed):
             gallery, g_labels, probes = A[:, train], labels[train], A[:, test]
-            feats = recognition._PCAFeatures(gallery, g_labels, RANK, {})
+            pca_gallery, pca_probes = pca_features(gallery, g_labels, probes)
             for metric in METRICS:
-                predicted = recognition.nearest_neighbours(
-                    feats.gallery, g_labels, feats.probes(probes, None, None)[0][0],
-                    metric=metric)[0]
+                predicted = recognition.nearest_neighbours(pca_gallery, g_labels, pca_probes,
+                                                           metric=metric)[0]
                 pca.setdefault(metric, []).append(np.mean(predicted == labels[test]))
             for weight in GRID_WEIGHTS:
                 W = recognition._supervised_basis(gallery, g_labels, RANK, {"random_state": 0},
