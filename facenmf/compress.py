@@ -16,13 +16,13 @@ code of a weight is ``q = round(h / s_k * L)`` (0 <= q <= L) and it decodes to
 non-negative and often exactly 0 (30% of them at rank 49 on ORL, 55% at rank 100), so only
 non-zero codes are stored.
 
-Container layout (format version 1, all integers little-endian)
+Container layout (format version 2, all integers little-endian)
 --------------------------------------------------------------
 ==========  =====================  ==========================================================
 offset      size (bytes)           content
 ==========  =====================  ==========================================================
 0           8                      magic ``b"\\x89FNC\\r\\n\\x1a\\n"``
-8           2                      format version (uint16) = 1
+8           2                      format version (uint16) = 2 (1 is read too)
 10          1                      quantization scheme id (uint8) = 1 (above)
 11          1                      bits per code (uint8), 2..16
 12          4 + 4                  image height, width (uint32)
@@ -33,8 +33,10 @@ offset      size (bytes)           content
 36          32                     fingerprint of the basis: SHA-256 of
                                    ``b"facenmf-basis\\0" + dtype + shape + W`` (see
                                    :func:`basis_fingerprint`)
-68          names_bytes            per face: uint16 length + the UTF-8 name (the stem of the
-                                   original file)
+68          names_bytes            per face: uint16 length + the UTF-8 name: the original
+                                   file's path relative to the inputs' common folder,
+                                   without extension, ``/``-separated (``s1/1``); version
+                                   1 stored stems only
 68 + n      payload_bytes          ``rank`` float32 scales ``s_k``, then one zlib stream
                                    (level 9) of: a bitmask of the non-zero codes (1 bit per
                                    weight, component-major: all faces of component 0 first,
@@ -77,7 +79,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _validation as v
-from ._atomic import atomic_write
+from ._atomic import atomic_write, check_not_input
 from .nmf import NMF
 from .nmf._project import _project
 
@@ -88,6 +90,7 @@ __all__ = [
     "decompress_file",
     "basis_fingerprint",
     "output_names",
+    "storable_name",
     "psnr",
     "ssim",
     "MAGIC",
@@ -97,8 +100,10 @@ __all__ = [
 #: First 8 bytes of every container (PNG-style: a high byte, CR LF, ^Z, LF catch text-mode
 #: transfers that would mangle the file).
 MAGIC = b"\x89FNC\r\n\x1a\n"
-#: Container format version written by this facenmf (and the newest it reads).
-FORMAT_VERSION = 1
+#: Container format version written by this facenmf (and the newest it reads). Version 2
+#: names may be relative paths (``s1/1``); version 1 (stems only) is still read.
+FORMAT_VERSION = 2
+_READ_VERSIONS = (1, 2)
 #: Quantization scheme ids understood by this reader.
 SCHEME_UNIFORM_MAX = 1
 _SCHEMES = {SCHEME_UNIFORM_MAX: "per-component max scale, uniform rounding, non-zero codes"}
@@ -106,7 +111,8 @@ _SCHEMES = {SCHEME_UNIFORM_MAX: "per-component max scale, uniform rounding, non-
 _HEADER = struct.Struct("<8sHBBIIIIII32s")
 _CRC = struct.Struct("<I")
 _FINGERPRINT_TAG = b"facenmf-basis\x00"
-_MAX_NAME_BYTES = 255  # a file name on common file systems
+_MAX_NAME_BYTES = 4096  # a relative path (PATH_MAX on Linux)
+_MAX_PART_BYTES = 255  # one file or folder name on common file systems
 _ZLIB_MAX_RATIO = 1100  # deflate cannot expand data by more than ~1032x
 
 
@@ -129,13 +135,29 @@ def _check_bits(bits):
     return v.check_int("bits", bits, low=2, high=16)
 
 
+def storable_name(name):
+    """``name`` as the container stores it: valid UTF-8, ``/``-separated.
+
+    A file name that is not valid UTF-8 (its undecodable bytes come from the file system as
+    surrogates, ``\\udce9``) gets U+FFFD in their place, so that it can be stored, printed
+    and written back under any locale; the report maps each input to its name.
+    """
+    return os.fsencode(name).decode("utf-8", "replace") if isinstance(name, str) else name
+
+
 def _check_name(name, where):
     if not isinstance(name, str):
         raise TypeError(f"{where}: expected a str, got {type(name).__name__} {name!r}")
-    bad = [c for c in name if c in "/\\\x00" or ord(c) < 32]
-    if not name or name in (".", "..") or bad:
-        raise ValueError(f"{where}: expected a file-name stem (non-empty, no path separators "
-                         f"or control characters), got {name!r}")
+    parts = name.split("/")
+    bad = [c for c in name if c in "\\\x00" or ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF]
+    if not name or bad or any(part in ("", ".", "..") for part in parts):
+        raise ValueError(f"{where}: expected a relative file name without extension "
+                         "(non-empty parts separated by '/', no '.' or '..' parts, no "
+                         f"backslashes or control characters), got {name!r}")
+    longest = max(parts, key=lambda part: len(part.encode("utf-8")))
+    if len(longest.encode("utf-8")) > _MAX_PART_BYTES:
+        raise ValueError(f"{where}: expected names of at most {_MAX_PART_BYTES} bytes of UTF-8 "
+                         f"per part, got {len(longest.encode('utf-8'))} ({longest[:20]!r}...)")
     if len(name.encode("utf-8")) > _MAX_NAME_BYTES:
         raise ValueError(f"{where}: expected at most {_MAX_NAME_BYTES} bytes of UTF-8, got "
                          f"{len(name.encode('utf-8'))} ({name[:20]!r}...)")
@@ -387,8 +409,9 @@ def compress_faces(model, A, names, path, *, bits=8):
     A : array_like of shape (n_pixels, n_faces)
         Faces, one flattened face per column, values in [0, 1].
     names : list of str of length n_faces
-        The file-name stem of each face (``"s1"`` for ``s1.pgm``); the decoder writes
-        ``<stem>.png``. No path separators.
+        The name of each face: a file name without extension (``"1"`` for ``1.pgm``) or a
+        ``/``-separated relative path (``"s1/1"``); the decoder writes ``<name>.png``
+        below its output folder. No ``.`` or ``..`` parts, no backslashes.
     path : str or os.PathLike
         The container to write (replaced atomically if it exists).
     bits : int
@@ -457,43 +480,53 @@ def compress_faces(model, A, names, path, *, bits=8):
     }
 
 
-def compress_files(model, image_paths, path, *, bits=8):
-    """Read image files, resize them to ``model.image_shape`` and compress them into ``path``.
+def compress_files(model, image_paths, path, *, bits=8, resize=False):
+    """Read image files, prepare them as the model's faces were, and compress them.
 
     Parameters
     ----------
     model : facenmf.NMF
         A fitted model with ``image_shape``.
-    image_paths : list of path-like, or one path-like
-        Image files (any format :func:`facenmf.load_faces` reads); each is stored under its
-        stem (``s1.pgm`` -> ``s1``), restored as ``s1.png``.
+    image_paths : path-like or list of path-like
+        Image files (any format :func:`facenmf.load_faces` reads) and folders of them. Each
+        face is stored under its path relative to the inputs' common folder, without
+        extension (:func:`facenmf.data.list_images`: ``orl/`` gives ``s1/1``, ...), and
+        restored as ``<name>.png``.
     path : str or os.PathLike
-        The container to write.
+        The container to write; never one of the images.
     bits : int
         Bits per non-zero weight, 2 to 16.
+    resize : bool
+        Scale images of another size than the model's training images, keeping their
+        aspect ratio, instead of refusing them (see ``load_faces(like=, resize=)``).
 
     Returns
     -------
     dict
-        As :func:`compress_faces`.
+        As :func:`compress_faces`; each of ``faces`` also has its ``input`` file, and
+        ``resized`` lists ``{"input", "from"}`` for the images that were scaled.
 
     Raises
     ------
     FileNotFoundError, ValueError, TypeError
-        As :func:`facenmf.load_faces` (naming the file) and :func:`compress_faces`.
+        As :func:`facenmf.load_faces` (naming the file; an image of another size without
+        ``resize``) and :func:`compress_faces`; ``path`` one of the images.
     """
-    from .data import load_faces
+    from .data import list_images, load_faces
 
     model = _check_model(model)
     bits = _check_bits(bits)
-    if isinstance(image_paths, (str, os.PathLike)):
-        image_paths = [image_paths]
-    image_paths = list(image_paths)
-    if not image_paths:
-        raise ValueError("image_paths: expected at least one image file, got none")
-    faces = load_faces(image_paths, size=model.image_shape)
-    names = [Path(p).stem for p in (faces.paths or image_paths)]
-    return compress_faces(model, faces.A, names, path, bits=bits)
+    path = v.check_path("path", path)
+    listed = list_images(image_paths)
+    files = [f for f, _ in listed]
+    check_not_input([path], files, "path")
+    faces = load_faces(files, like=model, resize=resize)
+    names = [storable_name(name) for _, name in listed]
+    report = compress_faces(model, faces.A, names, path, bits=bits)
+    for face, file in zip(report["faces"], files):
+        face["input"] = str(file)
+    report["resized"] = [{"input": where, "from": shape} for where, shape in faces.resized]
+    return report
 
 
 # -- decode ------------------------------------------------------------------------------
@@ -553,7 +586,7 @@ def _parse(path, data, model):
     if version > FORMAT_VERSION:
         raise ValueError(f"{path}: container format version {version} is newer than this "
                          f"facenmf reads (version {FORMAT_VERSION}); upgrade facenmf")
-    if version != FORMAT_VERSION:
+    if version not in _READ_VERSIONS:
         raise ValueError(f"{path}: container format version {version} is not supported "
                          f"(this facenmf reads version {FORMAT_VERSION})")
     if len(data) < minimum:
@@ -665,9 +698,10 @@ def decompress_file(model, path, out_dir):
     path : str or os.PathLike
         The container.
     out_dir : str or os.PathLike
-        Folder for the images (created if missing). Face ``j`` is saved as
-        ``<stem>.png``, with clashing stems made unique (:func:`output_names`); existing
-        files of those names are replaced.
+        Folder for the images (created if missing, with the sub-folders of the names).
+        Face ``j`` is saved as ``<name>.png``, with clashing names made unique
+        (:func:`output_names`); existing files of those names are replaced, except the
+        container itself, which is refused.
 
     Returns
     -------
@@ -688,12 +722,13 @@ def decompress_file(model, path, out_dir):
     if out_dir.exists() and not out_dir.is_dir():
         raise ValueError(f"out_dir: {out_dir} exists and is not a folder")
     H_hat, names, shape = _parse(path, path.read_bytes(), model)
-    out_dir.mkdir(parents=True, exist_ok=True)
     files = [out_dir / name for name in output_names(names)]
+    check_not_input(files, [path], "out_dir")
+    out_dir.mkdir(parents=True, exist_ok=True)
     for j, file in enumerate(files):
         # One face at a time: the container is already checked, and memory stays small.
         image = _decoded(model.W, H_hat[:, j:j + 1]).reshape(shape)
-        with atomic_write(file) as fh:
+        with atomic_write(file, make_parents=True) as fh:
             Image.fromarray(image).save(fh, format="PNG")  # uint8 2-D: mode "L"
     return {
         "path": str(path),

@@ -120,7 +120,7 @@ def test_report(tmp_path, model, faces):
     assert size == 68 + names_bytes + r["payload_bytes"] + 4
 
 
-def test_compress_files_stores_stems_and_decodes_to_png(tmp_path, model, faces):
+def test_compress_files_keeps_relative_paths_and_decodes_to_png(tmp_path, model, faces):
     src = tmp_path / "src"
     (src / "a").mkdir(parents=True)
     (src / "b").mkdir()
@@ -130,12 +130,57 @@ def test_compress_files_stores_stems_and_decodes_to_png(tmp_path, model, faces):
         Image.fromarray(img).save(src / rel)
         files.append(src / rel)
     report = fc.compress_files(model, files, tmp_path / "c.fnc", bits=8)
-    assert [f["name"] for f in report["faces"]] == ["s1", "s1", "s2"]
+    assert [f["name"] for f in report["faces"]] == ["a/s1", "b/s1", "a/s2"]
+    assert [f["input"] for f in report["faces"]] == [str(f) for f in files]
     out = fc.decompress_file(model, tmp_path / "c.fnc", tmp_path / "out")
-    assert [p.rsplit("/", 1)[-1] for p in out["files"]] == ["s1.png", "s1-2.png", "s2.png"]
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["s1-2.png", "s1.png",
-                                                                     "s2.png"]
+    assert out["files"] == [str(tmp_path / "out" / n) for n in ("a/s1.png", "b/s1.png",
+                                                                  "a/s2.png")]
+    assert sorted(p.relative_to(tmp_path / "out").as_posix()
+                  for p in (tmp_path / "out").rglob("*.png")) == ["a/s1.png", "a/s2.png",
+                                                                  "b/s1.png"]
     assert report["psnr_mean"] > 10
+
+
+def test_compress_files_takes_folders_in_natural_order(tmp_path, model, faces):
+    src = tmp_path / "orl"
+    for j, rel in enumerate(["s1/1.pgm", "s1/10.pgm", "s1/2.pgm", "s2/1.pgm"]):
+        (src / rel).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.rint(faces[:, j].reshape(SHAPE) * 255).astype(np.uint8)).save(
+            src / rel)
+    report = fc.compress_files(model, [src], tmp_path / "c.fnc")
+    assert [f["name"] for f in report["faces"]] == ["s1/1", "s1/2", "s1/10", "s2/1"]
+    out = fc.decompress_file(model, tmp_path / "c.fnc", tmp_path / "out")
+    assert [f["name"] for f in out["faces"]] == ["s1/1", "s1/2", "s1/10", "s2/1"]
+    assert (tmp_path / "out" / "s1" / "10.png").is_file()
+
+
+def test_compress_files_refuses_another_image_size_unless_asked(tmp_path, model, faces):
+    big = tmp_path / "big.png"
+    Image.fromarray((np.random.default_rng(0).random((SHAPE[0] * 3, SHAPE[1] * 2)) * 255)
+                    .astype(np.uint8)).save(big)
+    with pytest.raises(ValueError, match=r"big\.png: image is .* resize=True"):
+        fc.compress_files(model, [big], tmp_path / "c.fnc")
+    assert not (tmp_path / "c.fnc").exists()
+    report = fc.compress_files(model, [big], tmp_path / "c.fnc", resize=True)
+    assert report["resized"] == [{"input": str(big), "from": [SHAPE[0] * 3, SHAPE[1] * 2]}]
+
+
+def test_compress_files_never_writes_over_an_image(tmp_path, model, faces):
+    img = tmp_path / "in0.png"
+    Image.fromarray(np.rint(faces[:, 0].reshape(SHAPE) * 255).astype(np.uint8)).save(img)
+    before = img.read_bytes()
+    with pytest.raises(ValueError, match="in0.png is one of the inputs"):
+        fc.compress_files(model, [img], img)
+    assert img.read_bytes() == before
+
+
+def test_decompress_never_writes_over_its_container(tmp_path, model, faces):
+    path = tmp_path / "face0.png"  # a container whose name is that of a face it holds
+    fc.compress_faces(model, faces[:, :2], ["face0", "face1"], path)
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match="face0.png is one of the inputs"):
+        fc.decompress_file(model, path, tmp_path)
+    assert path.read_bytes() == before and not (tmp_path / "face1.png").exists()
 
 
 # -- the container format ----------------------------------------------------------------
@@ -143,7 +188,7 @@ def test_header_layout(container, model):
     data = container.read_bytes()
     magic, version, scheme, bits, h, w, rank, n, names_bytes, payload_bytes, fp = \
         struct.unpack_from("<8sHBBIIIIII32s", data)
-    assert magic == fc.MAGIC and version == fc.FORMAT_VERSION == 1 and scheme == 1
+    assert magic == fc.MAGIC and version == fc.FORMAT_VERSION == 2 and scheme == 1
     assert (bits, h, w, rank, n) == (6, 12, 10, 5, 12)
     assert fp.hex() == fc.basis_fingerprint(model.W)
     assert len(data) == 68 + names_bytes + payload_bytes + 4
@@ -153,10 +198,10 @@ def test_header_layout(container, model):
 @pytest.mark.parametrize("fix_crc", [True, False])
 def test_newer_format_version_is_refused(container, model, fix_crc):
     data = bytearray(container.read_bytes())
-    data[8:10] = struct.pack("<H", 2)
+    data[8:10] = struct.pack("<H", 3)
     rewrite(container, data, fix_crc=fix_crc)
-    with pytest.raises(ValueError, match=r"faces\.fnc: container format version 2 is newer "
-                                         r"than this facenmf reads \(version 1\)"):
+    with pytest.raises(ValueError, match=r"faces\.fnc: container format version 3 is newer "
+                                         r"than this facenmf reads \(version 2\)"):
         fc.read_container(container, model)
 
 
@@ -236,13 +281,14 @@ def test_crafted_payload_with_a_valid_crc_is_refused(container, model):
         rewrite(container, data)
         with pytest.raises(ValueError, match=r"faces\.fnc: corrupted"):
             fc.read_container(container, model)
-    # A name with a path separator could write outside out_dir: refused.
-    data = bytearray(good)
-    first = data.index(b"face0")
-    data[first:first + 5] = b"../f0"
-    rewrite(container, data)
-    with pytest.raises(ValueError, match=r"corrupted .*file-name stem"):
-        fc.read_container(container, model)
+    # A name with a '..' part, or an absolute one, could write outside out_dir: refused.
+    for bad in (b"../f0", b"/tmp0", b"a/../"):
+        data = bytearray(good)
+        first = data.index(b"face0")
+        data[first:first + 5] = bad
+        rewrite(container, data)
+        with pytest.raises(ValueError, match=r"corrupted .*relative file name"):
+            fc.read_container(container, model)
 
 
 def test_foreign_and_missing_files(tmp_path, model):
@@ -264,8 +310,8 @@ def test_bad_arguments(tmp_path, model, faces):
             fc.compress_faces(model, faces, names, path, bits=bits)
     with pytest.raises(ValueError, match=r"names: expected 12 names .* got 2"):
         fc.compress_faces(model, faces, ["a", "b"], path)
-    for bad in ("a/b", "", "..", "x\x00"):
-        with pytest.raises(ValueError, match=r"names\[0\]: expected a file-name stem"):
+    for bad in ("../b", "/abs", "a//b", "", "..", "a/./b", "x\x00", "a\\b"):
+        with pytest.raises(ValueError, match=r"names\[0\]: expected a relative file name"):
             fc.compress_faces(model, faces, [bad] + names[1:], path)
     with pytest.raises(TypeError, match=r"names: expected a list"):
         fc.compress_faces(model, faces, "abc", path)
@@ -330,7 +376,7 @@ def test_output_names_are_unique(names, expected):
     assert len({n.casefold() for n in out}) == len(out)
 
 
-def test_decoded_files_are_named_after_stems_with_clashes_made_unique(tmp_path, model, faces):
+def test_decoded_files_are_named_after_names_with_clashes_made_unique(tmp_path, model, faces):
     path = tmp_path / "c.fnc"
     names = ["s1", "s1", "S1", "s2"]
     fc.compress_faces(model, faces[:, :4], names, path)
@@ -341,9 +387,9 @@ def test_decoded_files_are_named_after_stems_with_clashes_made_unique(tmp_path, 
 
 
 @contextlib.contextmanager
-def failing_atomic_write(path, mode="wb"):
+def failing_atomic_write(path, mode="wb", **options):
     """atomic_write whose writer dies after writing part of the file."""
-    with real_atomic_write(path, mode) as fh:
+    with real_atomic_write(path, mode, **options) as fh:
         fh.write(b"partial")
         raise OSError("disk full")
         yield fh  # pragma: no cover

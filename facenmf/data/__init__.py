@@ -5,8 +5,8 @@
 """
 
 from ._faceset import FaceSet
-from ._load import load_faces
+from ._load import list_images, load_faces
 from ._read import IMAGE_EXTENSIONS
 from ._registry import DATABASES, Database
 
-__all__ = ["load_faces", "FaceSet", "DATABASES", "Database", "IMAGE_EXTENSIONS"]
+__all__ = ["load_faces", "list_images", "FaceSet", "DATABASES", "Database", "IMAGE_EXTENSIONS"]

@@ -31,6 +31,15 @@ class FaceSet:
         What was loaded (a database name, a folder, ``"array"``, ...).
     skipped : list of (str, str)
         ``(file, problem)`` for every file skipped with ``on_error="skip"``.
+    preparation : dict
+        How the faces were made from the images, as ``load_faces`` was asked: ``source``,
+        ``crop``, ``size``, ``equalize``, ``normalize``, ``detect``, ``detect_options``,
+        and ``input_shape`` (the images' (height, width) before any step, when all were
+        one size, else None). ``NMF(preparation=faces.preparation)`` keeps it with a model
+        so that new images are prepared the same way (``load_faces(files, like=model)``).
+    resized : list of (str, [int, int])
+        ``(file, (height, width))`` for every image of another size that ``resize=True``
+        scaled (keeping its aspect ratio) to the expected input shape.
 
     Examples
     --------
@@ -50,6 +59,8 @@ class FaceSet:
     paths: list | None = None
     source: str = ""
     skipped: list = field(default_factory=list)
+    preparation: dict = field(default_factory=dict)
+    resized: list = field(default_factory=list)
 
     def __post_init__(self):
         if getattr(self.A, "ndim", None) != 2:
@@ -123,6 +134,7 @@ class FaceSet:
             image_shape=self.image_shape,
             paths=None if self.paths is None else [self.paths[i] for i in idx],
             source=self.source,
+            preparation=dict(self.preparation),
         )
 
     def select(self, identities=None, *, min_faces=None) -> "FaceSet":

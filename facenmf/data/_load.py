@@ -6,6 +6,7 @@ import fnmatch
 import os
 import re
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,11 +15,11 @@ from .._validation import check_callable, check_choice, check_int
 from ._detect import check_detect_options, cut_face, detect_face
 from ._faceset import FaceSet
 from ._fetch import fetch, locate
-from ._preprocess import check_crop, check_normalize, check_size, preprocess
+from ._preprocess import check_crop, check_normalize, check_size, preprocess, resize_image
 from ._read import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, array_to_grey, read_image
 from ._registry import DATABASES
 
-__all__ = ["load_faces"]
+__all__ = ["load_faces", "list_images"]
 
 LAYOUTS = ("auto", "identity-folders", "flat")
 _JUNK = {"thumbs.db", "desktop.ini", "__macosx"}
@@ -44,6 +45,8 @@ def load_faces(
     progress=None,
     download=True,
     cache_dir=None,
+    like=None,
+    resize=False,
 ) -> FaceSet:
     """Load face images as the columns of a matrix ``A`` of shape (n_pixels, n_faces).
 
@@ -117,6 +120,17 @@ def load_faces(
         For a registered name not found on disk: download it (True) or fail (False).
     cache_dir : path-like, optional
         Where downloads go (default ``$FACENMF_CACHE`` or the OS cache folder).
+    like : facenmf.NMF or FaceSet, optional
+        Prepare the images as this model's (or face set's) training faces were: its
+        ``preparation`` (crop, size, equalize, normalize, detect) replaces those arguments
+        (passing them too is an error), every image must have the training images' size
+        (``preparation["input_shape"]``, or without one the model's ``image_shape``), and
+        the faces come out of the model's ``image_shape``. An image of another size is
+        refused, naming it, unless ``resize=True``.
+    resize : bool
+        With ``like``: scale an image of another size to the expected one keeping its
+        aspect ratio (scaled to cover it, then centre-cropped), instead of refusing it;
+        ``faces.resized`` lists the images that were.
 
     Returns
     -------
@@ -160,6 +174,23 @@ def load_faces(
     """
     layout = check_choice("layout", layout, LAYOUTS)
     on_error = check_choice("on_error", on_error, ("raise", "skip"))
+    if not isinstance(resize, (bool, np.bool_)):
+        raise TypeError(f"resize: expected True or False, got {type(resize).__name__}")
+    expect = None
+    if like is not None:
+        given = [name for name, value, default in (
+            ("crop", crop, None), ("size", size, None), ("equalize", equalize, False),
+            ("normalize", normalize, None), ("detect", detect, False),
+            ("detect_options", detect_options, None)) if value is not default]
+        if given:
+            raise ValueError(f"{given[0]}: not used with like= (the images are prepared as "
+                             "the model's training faces were); pass one or the other")
+        expect, prep = _expectation(like, bool(resize))
+        crop, size, equalize = prep.get("crop"), prep.get("size"), prep.get("equalize", False)
+        normalize, detect = prep.get("normalize"), prep.get("detect", False)
+        detect_options = prep.get("detect_options") if detect else None
+    elif resize:
+        raise ValueError("resize: only used with like= (to fit images to a model's input size)")
     size = check_size(size)
     crop = check_crop(crop)
     normalize = check_normalize(normalize)
@@ -182,10 +213,13 @@ def load_faces(
         if not out.parent.is_dir():
             raise FileNotFoundError(f"out: the folder {out.parent} does not exist")
     steps = dict(crop=crop, size=size, equalize=bool(equalize), normalize=normalize)
+    prep = {"crop": _crop_as_given(crop), "size": None if size is None else list(size),
+            "equalize": bool(equalize), "normalize": normalize, "detect": bool(detect),
+            "detect_options": None if detect_opts is None else dict(detect_opts)}
+    opts = _Options(steps, detect_opts, on_error, out, progress, prep, expect)
 
     if isinstance(source, np.ndarray):
-        return _load_array(source, labels, steps, detect_opts, on_error, out, progress,
-                           name="array")
+        return _load_array(source, labels, opts, name="array")
     if isinstance(source, (list, tuple)):
         if not source:
             raise ValueError("source: expected at least one image file, got an empty list")
@@ -193,8 +227,8 @@ def load_faces(
             raise TypeError("source: expected a list of file paths (str or path-like)")
         files = [Path(s) for s in source]
         file_labels = _check_labels(labels, len(files))
-        return _load_files(files, file_labels, pattern, [], steps, detect_opts, on_error,
-                           max_pixels, out, progress, source_name="file list")
+        return _load_files(files, file_labels, pattern, [], opts, max_pixels,
+                           source_name="file list")
     if not isinstance(source, (str, os.PathLike)):
         raise TypeError(
             "source: expected a registered name, a folder, a list of files or an array of "
@@ -208,8 +242,7 @@ def load_faces(
                                  "not used")
             from skimage.data import lfw_subset
 
-            return _load_array(lfw_subset()[:100], labels, steps, detect_opts, on_error,
-                               out, progress, name=source)
+            return _load_array(lfw_subset()[:100], labels, opts, name=source)
         root, looked = locate(entry, path=path, cache_dir=cache_dir)
         if root is None:
             if not download:
@@ -222,8 +255,8 @@ def load_faces(
         db_layout = entry.layout if layout == "auto" else layout
         if pattern is None and entry.pattern is not None:
             pattern = re.compile(entry.pattern)
-        return _load_folder(root, db_layout, glob or entry.glob, pattern, steps, detect_opts,
-                            on_error, max_pixels, out, progress, source_name=source)
+        return _load_folder(root, db_layout, glob or entry.glob, pattern, opts, max_pixels,
+                            source_name=source)
     if path is not None:
         raise ValueError("path: only used with a registered database name; pass the folder "
                          "as source")
@@ -235,14 +268,76 @@ def load_faces(
             f"database: {names})"
         )
     if folder.is_file():
-        return _load_files([folder], _check_labels(labels, 1), pattern, [], steps,
-                           detect_opts, on_error, max_pixels, out, progress,
+        return _load_files([folder], _check_labels(labels, 1), pattern, [], opts, max_pixels,
                            source_name=str(folder))
     if labels is not None:
         raise ValueError("labels: not used for a folder; labels come from sub-folder names or "
                          "pattern=")
-    return _load_folder(folder, layout, glob, pattern, steps, detect_opts, on_error,
-                        max_pixels, out, progress, source_name=str(folder))
+    return _load_folder(folder, layout, glob, pattern, opts, max_pixels,
+                        source_name=str(folder))
+
+
+# -- image lists -------------------------------------------------------------------------
+def list_images(items):
+    """Image files from files and folders, each with a name relative to their common folder.
+
+    Parameters
+    ----------
+    items : path-like or list of path-like
+        Image files, and folders standing for the image files in them (recursively; hidden
+        files and names without an image extension are left out).
+
+    Returns
+    -------
+    list of (Path, str)
+        Each file with its name: the path relative to the deepest folder holding all the
+        files, without the extension, ``/``-separated (``orl/`` gives ``s1/1``, ``s1/2``,
+        ..., ``s1/10``, ``s2/1``; ``a/x.png b/x.png`` give ``a/x`` and ``b/x``). A folder's
+        files come in natural order (``2`` before ``10``); files keep the order given.
+
+    Raises
+    ------
+    FileNotFoundError
+        A path that does not exist.
+    ValueError
+        No items, or a folder that holds no image files.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from facenmf.data import list_images
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     for rel in ("s2/1.png", "s1/10.png", "s1/2.png"):
+    ...         (Path(d) / rel).parent.mkdir(exist_ok=True)
+    ...         (Path(d) / rel).touch()
+    ...     names = [name for _, name in list_images([d])]
+    >>> names
+    ['s1/2', 's1/10', 's2/1']
+    """
+    if isinstance(items, (str, os.PathLike)):
+        items = [items]
+    items = [Path(p) for p in items]
+    if not items:
+        raise ValueError("images: expected at least one image file or folder, got none")
+    files = []
+    for item in items:
+        if item.is_dir():
+            found = [p for p in item.rglob("*") if p.is_file() and _is_image_name(p, None)
+                     and not any(part.startswith(".") for part in p.relative_to(item).parts)]
+            if not found:
+                raise ValueError(f"{item}: the folder holds no image files (expected "
+                                 f"extensions {', '.join(sorted(IMAGE_EXTENSIONS))})")
+            found.sort(key=lambda p: [_natural_key(Path(part))
+                                      for part in p.relative_to(item).parts])
+            files.extend(found)
+        elif item.exists():
+            files.append(item)
+        else:
+            raise FileNotFoundError(f"{item}: no such file or folder")
+    base = Path(os.path.commonpath([os.path.abspath(f.parent) for f in files]))
+    return [(f, Path(os.path.relpath(os.path.abspath(f), base)).with_suffix("").as_posix())
+            for f in files]
 
 
 # -- arguments ---------------------------------------------------------------------------
@@ -319,8 +414,8 @@ def _no_images_message(folder, glob):
     return f"{folder}: no images found; expected {wanted}"
 
 
-def _load_folder(folder, layout, glob, pattern, steps, detect_opts, on_error, max_pixels,
-                 out, progress, source_name):
+def _load_folder(folder, layout, glob, pattern, opts, max_pixels, source_name):
+    on_error = opts.on_error
     dirs, files = _children(folder)
     if not dirs and not files:
         raise ValueError(f"{folder}: the folder is empty")
@@ -346,8 +441,7 @@ def _load_folder(folder, layout, glob, pattern, steps, detect_opts, on_error, ma
     if layout == "flat":
         if not images:
             raise ValueError(_no_images_message(folder, glob))
-        return _load_files(images, None, pattern, problems, steps, detect_opts, on_error,
-                           max_pixels, out, progress, source_name)
+        return _load_files(images, None, pattern, problems, opts, max_pixels, source_name)
     if not dirs:
         raise ValueError(f"{folder}: layout='identity-folders' but there are no sub-folders")
     all_files, all_labels = [], []
@@ -367,8 +461,8 @@ def _load_folder(folder, layout, glob, pattern, steps, detect_opts, on_error, ma
     if not all_files:
         raise ValueError(f"{folder}: none of its {len(dirs)} identity folders holds images "
                          f"({problems[0][1]})")
-    return _load_files(all_files, np.array(all_labels), pattern, problems, steps, detect_opts,
-                       on_error, max_pixels, out, progress, source_name)
+    return _load_files(all_files, np.array(all_labels), pattern, problems, opts, max_pixels,
+                       source_name)
 
 
 # -- the loop ----------------------------------------------------------------------------
@@ -430,27 +524,113 @@ def _finish_problems(problems, n_total, on_error):
                       UserWarning, stacklevel=4)
 
 
-def _process(image, where, steps, detect_opts):
-    if detect_opts is not None:
-        box = detect_face(image, detect_opts)
+@dataclass(frozen=True)
+class _Options:
+    """What every image goes through, checked once by ``load_faces`` and passed along."""
+
+    steps: dict  # crop, size, equalize, normalize: the arguments of ``preprocess``
+    detect: dict | None  # checked detector options, or None without detection
+    on_error: str
+    out: Path | None
+    progress: object
+    preparation: dict  # the steps as given, for FaceSet.preparation (JSON-ready)
+    expect: "_Expectation | None"
+
+
+@dataclass(frozen=True)
+class _Expectation:
+    """With ``like=``: the input size every image must have and the faces' final shape."""
+
+    input_shape: tuple | None
+    image_shape: tuple
+    resize: bool
+
+
+def _expectation(like, resize):
+    image_shape = getattr(like, "image_shape", None)
+    if image_shape is None or len(tuple(image_shape)) != 2:
+        raise ValueError("like: expected a model or FaceSet with an image_shape (height, "
+                         f"width), got {type(like).__name__} without one")
+    prep = getattr(like, "preparation", None) or {}
+    if not isinstance(prep, dict):
+        raise TypeError(f"like: its preparation must be a dict, got {type(prep).__name__}")
+    input_shape = prep.get("input_shape")
+    if input_shape is None and not prep.get("detect") and prep.get("size") is None:
+        # Nothing resizes: the images must be the faces' own size (after any crop of a
+        # recorded input size, which is then known).
+        input_shape = None if prep.get("crop") is not None else image_shape
+    expect = _Expectation(None if input_shape is None else tuple(int(s) for s in input_shape),
+                          tuple(int(s) for s in image_shape), resize)
+    return expect, prep
+
+
+def _crop_as_given(spec):
+    """A ``check_crop`` spec back in the form a user passes (JSON-ready)."""
+    if spec is None:
+        return None
+    if spec[0] == "fraction":
+        return spec[1]
+    return list(spec[1:])
+
+
+def _cover(image, shape):
+    """Scale ``image`` to cover ``shape`` keeping its aspect ratio, then centre-crop."""
+    h, w = image.shape
+    scale = max(shape[0] / h, shape[1] / w)
+    covered = resize_image(image, (max(shape[0], int(round(h * scale))),
+                                   max(shape[1], int(round(w * scale)))))
+    top = (covered.shape[0] - shape[0]) // 2
+    left = (covered.shape[1] - shape[1]) // 2
+    return covered[top:top + shape[0], left:left + shape[1]]
+
+
+def _process(image, where, opts, resized):
+    expect = opts.expect
+    if expect is not None and expect.input_shape is not None \
+            and image.shape != expect.input_shape:
+        if not expect.resize:
+            raise ValueError(
+                f"{where}: image is {image.shape[0]}x{image.shape[1]} but the model's faces "
+                f"came from images of {expect.input_shape[0]}x{expect.input_shape[1]} "
+                "(height x width); pass resize=True to scale it keeping its aspect ratio")
+        resized.append((where, list(image.shape)))
+        image = _cover(image, expect.input_shape)
+    if opts.detect is not None:
+        box = detect_face(image, opts.detect)
         if box is None:
             raise ValueError(f"{where}: no face found by the frontal-face detector (detect=True)")
         image = cut_face(image, box)
-    return preprocess(image, where=where, **steps)
+    face = preprocess(image, where=where, **opts.steps)
+    if expect is not None and face.shape != expect.image_shape:
+        if not expect.resize:
+            raise ValueError(
+                f"{where}: the prepared face is {face.shape[0]}x{face.shape[1]} but the "
+                f"model's faces are {expect.image_shape[0]}x{expect.image_shape[1]} "
+                "(height x width); pass resize=True to scale it keeping its aspect ratio")
+        resized.append((where, list(face.shape)))
+        face = _cover(face, expect.image_shape)
+    return face
 
 
-def _run(items, n_total, steps, detect_opts, on_error, out, progress, read, problems):
-    """Read and preprocess each item; ``read(item) -> (image, where)``; return (A, kept)."""
+def _run(items, n_total, opts, read, problems):
+    """Read and preprocess each item; ``read(item) -> (image, where)``.
+
+    Returns ``(A, image_shape, kept, input_shape, resized)``; ``input_shape`` is the raw
+    images' shape when all were one size, else None.
+    """
     sink = None
-    kept = []
+    kept, resized = [], []
     first = None
+    input_shapes = set()
+    progress = opts.progress
     try:
         for i, item in enumerate(items):
             try:
                 image, where = read(item)
-                face = _process(image, where, steps, detect_opts)
+                raw_shape = image.shape
+                face = _process(image, where, opts, resized)
             except (ValueError, FileNotFoundError, PermissionError) as exc:
-                if on_error == "raise":
+                if opts.on_error == "raise":
                     raise
                 msg = str(exc)
                 problems.append((msg.split(": ", 1)[0], msg))
@@ -459,13 +639,14 @@ def _run(items, n_total, steps, detect_opts, on_error, out, progress, read, prob
                 continue
             if first is None:
                 first = (where, face.shape)
-                sink = _Sink(n_total, face.size, out)
+                sink = _Sink(n_total, face.size, opts.out)
             elif face.shape != first[1]:
                 raise ValueError(
                     f"mixed image sizes: {first[0]} is {first[1][0]}x{first[1][1]} but "
                     f"{where} is {face.shape[0]}x{face.shape[1]} (height x width); pass "
                     "size=(height, width) to resize every face to one size"
                 )
+            input_shapes.add(raw_shape)
             sink.add(face)
             kept.append(i)
             if progress is not None:
@@ -474,22 +655,31 @@ def _run(items, n_total, steps, detect_opts, on_error, out, progress, read, prob
             shown = "; ".join(msg for _, msg in problems[:3])
             raise ValueError(f"no face could be loaded: all {n_total} were skipped ({shown}"
                              f"{' ...' if len(problems) > 3 else ''})")
-        return sink.finish(), first[1], kept
+        input_shape = list(input_shapes.pop()) if len(input_shapes) == 1 else None
+        return sink.finish(), first[1], kept, input_shape, resized
     except BaseException:
         if sink is not None:
             sink.abort()
         raise
 
 
-def _load_files(files, labels, pattern, problems, steps, detect_opts, on_error, max_pixels,
-                out, progress, source_name):
+def _faceset(opts, A, shape, input_shape, resized, *, labels, paths, source, problems):
+    prep = {"source": source, **opts.preparation, "input_shape": input_shape}
+    if opts.expect is not None:  # prepared like a model: its input size, not these images'
+        prep["input_shape"] = (None if opts.expect.input_shape is None
+                               else list(opts.expect.input_shape))
+    return FaceSet(A=A, labels=labels, image_shape=shape, paths=paths, source=source,
+                   skipped=list(problems), preparation=prep, resized=resized)
+
+
+def _load_files(files, labels, pattern, problems, opts, max_pixels, source_name):
     items = []
     for i, file in enumerate(files):
         label = None if labels is None else labels[i]
         if pattern is not None:
             label, problem = _label_from_name(pattern, file)
             if problem is not None:
-                if on_error == "raise":
+                if opts.on_error == "raise":
                     raise ValueError(f"{file}: {problem}")
                 problems.append((str(file), f"{file}: {problem}"))
                 continue
@@ -499,19 +689,18 @@ def _load_files(files, labels, pattern, problems, steps, detect_opts, on_error, 
     def read(item):
         return read_image(item[0], max_pixels=max_pixels), str(item[0])
 
-    A, shape, kept = _run(items, len(items), steps, detect_opts, on_error, out, progress,
-                          read, problems)
-    _finish_problems(problems, n_listed, on_error)
+    A, shape, kept, input_shape, resized = _run(items, len(items), opts, read, problems)
+    _finish_problems(problems, n_listed, opts.on_error)
     kept_items = [items[i] for i in kept]
     out_labels = None
     if labels is not None or pattern is not None:
         out_labels = np.asarray([lab for _, lab in kept_items])
-    return FaceSet(A=A, labels=out_labels, image_shape=shape,
-                   paths=[str(f) for f, _ in kept_items], source=source_name,
-                   skipped=list(problems))
+    return _faceset(opts, A, shape, input_shape, resized, labels=out_labels,
+                    paths=[str(f) for f, _ in kept_items], source=source_name,
+                    problems=problems)
 
 
-def _load_array(images, labels, steps, detect_opts, on_error, out, progress, name):
+def _load_array(images, labels, opts, name):
     grey = array_to_grey(images, name="source")
     labels = _check_labels(labels, grey.shape[0])
     problems = []
@@ -519,8 +708,9 @@ def _load_array(images, labels, steps, detect_opts, on_error, out, progress, nam
     def read(i):
         return grey[i], f"{name}[{i}]"
 
-    A, shape, kept = _run(range(grey.shape[0]), grey.shape[0], steps, detect_opts, on_error,
-                          out, progress, read, problems)
-    _finish_problems(problems, grey.shape[0], on_error)
-    return FaceSet(A=A, labels=None if labels is None else labels[kept], image_shape=shape,
-                   paths=None, source=name, skipped=list(problems))
+    A, shape, kept, input_shape, resized = _run(range(grey.shape[0]), grey.shape[0], opts,
+                                                read, problems)
+    _finish_problems(problems, grey.shape[0], opts.on_error)
+    return _faceset(opts, A, shape, input_shape, resized,
+                    labels=None if labels is None else labels[kept], paths=None, source=name,
+                    problems=problems)

@@ -34,17 +34,23 @@ class NMF:
     image_shape : tuple of int, optional
         ``(height, width)`` of the faces, kept with the model (and in its file) so that
         basis images can be shown.
+    preparation : dict, optional
+        How the training faces were prepared (``FaceSet.preparation``: source, crop, size,
+        equalize, normalize, detect, the images' input shape), kept in the model file so that
+        new images get the same preparation (``load_faces(files, like=model)``).
 
     Examples
     --------
     >>> import numpy as np, facenmf
     >>> A = np.random.default_rng(0).random((64, 20))
-    >>> model = facenmf.NMF(rank=5, random_state=0, max_iter=50, tol=0).fit(A) # doctest: +SKIP
+    >>> model = facenmf.NMF(rank=5, random_state=0, max_iter=50, tol=0).fit(A)
+    >>> model.W.shape, model.transform(A[:, :3]).shape
+    ((64, 5), (5, 3))
     """
 
     def __init__(self, rank, *, solver="hals", init=None, loss="frobenius", max_iter=500,
                  tol=1e-4, time_limit=None, random_state=None, callback=None,
-                 dtype=np.float32, image_shape=None):
+                 dtype=np.float32, image_shape=None, preparation=None):
         self.rank = rank
         self.solver = solver
         self.init = init
@@ -56,9 +62,13 @@ class NMF:
         self.callback = callback
         self.dtype = dtype
         self.image_shape = None if image_shape is None else _check_shape(image_shape)
+        self.preparation = _check_preparation(preparation)
         self.W = None
         self.H = None
         self.result = None
+        #: What the model file said of the fit (solver, n_iter, error, ...), for a loaded
+        #: model whose ``result`` is gone; :func:`save_model` writes it back unchanged.
+        self.metadata = {}
 
     def _params(self):
         return {"solver": self.solver, "init": self.init, "loss": self.loss,
@@ -121,6 +131,18 @@ def _check_shape(shape):
     return tuple(v.check_int("image_shape", s, low=1) for s in shape)
 
 
+def _check_preparation(preparation):
+    if preparation is None:
+        return None
+    if not isinstance(preparation, dict):
+        raise TypeError(f"preparation: expected a dict (FaceSet.preparation) or None, got "
+                        f"{type(preparation).__name__}")
+    try:  # it goes into the model file's JSON metadata
+        return json.loads(json.dumps(preparation))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"preparation: expected JSON-serializable values ({exc})") from None
+
+
 def _version(module):
     try:
         from importlib.metadata import version
@@ -130,17 +152,36 @@ def _version(module):
         return "unknown"
 
 
+#: What a model file says of how it was fitted; None when unknown.
+_FIT_KEYS = ("solver", "init", "loss", "n_iter", "converged", "stop_reason", "error")
+
+
+def _fit_info(model):
+    r = model.result
+    if r is not None:
+        return {"solver": r.solver, "init": r.init, "loss": r.loss, "n_iter": int(r.n_iter),
+                "converged": bool(r.converged), "stop_reason": r.stop_reason,
+                "error": float(r.error)}
+    # A loaded model: what its file said, unchanged (a re-saved model keeps its history).
+    info = {key: model.metadata.get(key) for key in _FIT_KEYS}
+    for key, value in (("solver", model.solver), ("init", model.init), ("loss", model.loss)):
+        if info[key] is None:
+            info[key] = value
+    return info
+
+
 def save_model(path, model):
     """Write a fitted :class:`NMF` to ``path`` (``.npz``: arrays + JSON metadata, no pickle).
 
     The file is written to a temporary file beside ``path`` and renamed into place, so an
-    existing file is never left half-written.
+    existing file is never left half-written. A model read by :func:`load_model` and saved
+    again keeps what its file said of the fit and of the faces' preparation.
     """
     if not isinstance(model, NMF):
         raise TypeError(f"model: expected a facenmf.NMF, got {type(model).__name__}")
     model._require_fit()
-    path = Path(path)
-    r = model.result
+    path = v.check_path("path", path)
+    _check_factors(model.W, model.H, model.image_shape, "model")
     meta = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -148,12 +189,8 @@ def save_model(path, model):
         "n_pixels": int(model.W.shape[0]),
         "image_shape": None if model.image_shape is None else list(model.image_shape),
         "dtype": str(model.W.dtype),
-        "solver": model.solver,
-        "init": r.init if r is not None else model.init,
-        "loss": model.loss,
-        "n_iter": None if r is None else int(r.n_iter),
-        "converged": None if r is None else bool(r.converged),
-        "error": None if r is None else float(r.error),
+        **_fit_info(model),
+        "preparation": model.preparation,
         "versions": {"facenmf": _version("facenmf"), "numpy": np.__version__},
     }
     arrays = {"W": model.W, "metadata": np.array(json.dumps(meta))}
@@ -164,30 +201,67 @@ def save_model(path, model):
     return path
 
 
+def _check_factors(W, H, image_shape, where):
+    """Refuse a basis (or weights) that no computation could use: NaN, inf, negative,
+    or an image shape that does not match the basis's pixel count."""
+    for name, X in (("W", W), ("H", H)):
+        if X is None:
+            continue
+        finite = np.isfinite(X)
+        if not finite.all():
+            n_nan = int(np.isnan(X).sum())
+            n_inf = X.size - int(finite.sum()) - n_nan
+            raise ValueError(f"{where}: {name} holds {n_nan} NaN and {n_inf} infinite values")
+        if X.size and X.min() < 0:
+            raise ValueError(f"{where}: {name} holds {int((X < 0).sum())} negative values")
+    if image_shape is not None and int(np.prod(image_shape)) != W.shape[0]:
+        raise ValueError(f"{where}: image shape {image_shape[0]}x{image_shape[1]} has "
+                         f"{int(np.prod(image_shape))} pixels, but the basis W has "
+                         f"{W.shape[0]}")
+
+
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
 def load_model(path):
     """Read a model written by :func:`save_model`; returns a fitted :class:`NMF`.
+
+    The file is data, never code: arrays are read with ``allow_pickle=False`` and checked
+    (shapes against the metadata, finite non-negative values, the image shape against the
+    number of pixels) before the model is returned.
 
     Raises
     ------
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If the file is not a facenmf model (corrupt, foreign, or a newer format).
+        If the file is not a facenmf model (another kind of file, a corrupt one, a newer
+        format), or holds a basis no computation could use (NaN, infinite or negative
+        values, an image shape that disagrees with the basis).
     """
-    path = Path(path)
+    path = v.check_path("path", path)
     if not path.is_file():
+        if path.is_dir():
+            raise IsADirectoryError(f"{path}: is a folder, not a facenmf model file")
         raise FileNotFoundError(f"{path}: no such model file")
+    not_model = f"{path}: not a facenmf model file (expected a .npz written by facenmf fit"
+    with open(path, "rb") as fh:
+        head = fh.read(len(_ZIP_MAGIC))
+    if head != _ZIP_MAGIC:
+        raise ValueError(f"{not_model}; this file is not a zip archive)")
     try:
         with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as data:
             arrays = {name: data[name] for name in data.files}
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
-        raise ValueError(f"{path}: not a facenmf model file (unreadable as .npz: {exc})") from None
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError, KeyError):
+        # numpy's own message may advise unsafe loading (allow_pickle): never repeat it.
+        raise ValueError(f"{not_model}; it is corrupt or holds objects, not plain arrays)") \
+            from None
     try:
         meta = json.loads(str(arrays["metadata"]))
-        if meta.get("format") != FORMAT:
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             raise KeyError("format")
     except (KeyError, ValueError, TypeError):
-        raise ValueError(f"{path}: not a facenmf model file (no facenmf metadata)") from None
+        raise ValueError(f"{not_model}; it has no facenmf metadata)") from None
     if meta.get("format_version") != FORMAT_VERSION:
         raise ValueError(
             f"{path}: model format version {meta.get('format_version')} is not supported "
@@ -199,11 +273,15 @@ def load_model(path):
                 or W.dtype not in (np.float32, np.float64):
             raise ValueError("W missing or of the wrong shape")
         model = NMF(meta["rank"], solver=meta["solver"], init=meta["init"], loss=meta["loss"],
-                    dtype=W.dtype, image_shape=meta["image_shape"])
+                    dtype=W.dtype, image_shape=meta["image_shape"],
+                    preparation=meta.get("preparation"))
     except (KeyError, ValueError, TypeError) as exc:
         raise ValueError(f"{path}: corrupt facenmf model ({exc})") from None
     H = arrays.get("H")
+    H = H if H is not None and H.ndim == 2 and H.shape[0] == W.shape[1] \
+        and H.dtype == W.dtype else None
+    _check_factors(W, H, model.image_shape, str(path))
     model.W = W
-    model.H = H if H is not None and H.ndim == 2 and H.shape[0] == W.shape[1] else None
+    model.H = H
     model.metadata = meta
     return model
