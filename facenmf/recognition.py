@@ -476,6 +476,32 @@ def _protocol_folds(faces, protocol, train_per_identity, n_splits, random_state)
         yield train, test
 
 
+def _faces_of(name, count):
+    name = name.item() if isinstance(name, np.generic) else name
+    return f"{name!r}, {count} face{'s' if count != 1 else ''}"
+
+
+def _check_identities(labels, protocol, train_per_identity):
+    """Refuse labels with fewer than 2 identities, or identities with too few faces for the
+    protocol (``train_per_identity`` gallery faces and a probe; or 2 for leave-one-out)."""
+    names, counts = np.unique(np.asarray(labels), return_counts=True)
+    if names.size < 2:
+        found = f" ({_faces_of(names[0], counts[0])})" if names.size else ""
+        raise ValueError(f"faces: recognition needs at least 2 identities, found "
+                         f"{names.size}{found}")
+    need = train_per_identity + 1 if protocol == "split" else 2
+    short = np.flatnonzero(counts < need)
+    if short.size:
+        how = (f"the split protocol needs {need} faces of each identity "
+               f"(train_per_identity={train_per_identity} in the gallery and a probe)"
+               if protocol == "split" else "the leave-one-out protocol needs 2 faces of each "
+               "identity (one held out, one in the gallery)")
+        shown = "; ".join(f"({_faces_of(names[i], counts[i])})" for i in short[:3])
+        raise ValueError(f"faces: {how}, found {short.size} of {names.size} identities with "
+                         f"fewer: {shown}{'; ...' if short.size > 3 else ''} "
+                         f"(faces.select(min_faces={need}) keeps the others)")
+
+
 def evaluate(faces, *, rank=49, methods=METHODS, metrics=DEFAULT_METRICS, k=1,
              protocol="split", train_per_identity=5, n_splits=10, random_state=0,
              conditions=("clean",), mask="unknown", nmf_options=None, progress=None):
@@ -514,21 +540,30 @@ def evaluate(faces, *, rank=49, methods=METHODS, metrics=DEFAULT_METRICS, k=1,
     Returns
     -------
     RecognitionReport
+
+    Raises
+    ------
+    ValueError
+        Faces without labels, of fewer than 2 identities, or with an identity of too few
+        faces for the protocol (checked first); a rank above the training faces of a fold
+        or the pixels of a face; unknown methods, metrics, conditions.
     """
     if faces.labels is None:
         raise ValueError("faces: recognition needs identity labels; this FaceSet has none")
+    v.check_choice("protocol", protocol, ("split", "leave-one-out"))
+    train_per_identity = v.check_int("train_per_identity", train_per_identity, low=1)
+    # The data before any setting that depends on it (rank): one identity would score 100%.
+    _check_identities(faces.labels, protocol, train_per_identity)
     methods = tuple(methods)
     for m in methods:
         v.check_choice("methods", m, METHODS)
     metrics = tuple(metrics)
     for m in metrics:
         v.check_choice("metrics", m, METRICS)
-    v.check_choice("protocol", protocol, ("split", "leave-one-out"))
     v.check_choice("mask", mask, ("unknown", "known"))
     conditions = ("clean",) + tuple(c for c in conditions if c != "clean")
     for c in conditions:
         parse_condition(c)
-    train_per_identity = v.check_int("train_per_identity", train_per_identity, low=1)
     n_splits = v.check_int("n_splits", n_splits, low=1)
     k = v.check_int("k", k, low=1)
     options = {"random_state": 0, **(nmf_options or {})}

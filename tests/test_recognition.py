@@ -302,6 +302,67 @@ def test_unlabelled_faces_are_refused():
         recognition.evaluate(faces)
 
 
+def _flat_folder_of_one_subfolder(root, n=10):
+    from PIL import Image
+
+    folder = root / "photos" / "holiday"  # one sub-folder: one identity, "holiday"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for j in range(n):
+        Image.fromarray((rng.random(SHAPE) * 255).astype(np.uint8)).save(folder / f"{j}.png")
+    return root / "photos"
+
+
+def test_one_identity_is_refused_before_the_rank(identities, tmp_path):
+    one = identities.select(["p3"])
+    for rank in (8, 1000):  # the identities are checked first, whatever the rank
+        with pytest.raises(ValueError) as excinfo:
+            recognition.evaluate(one, rank=rank, n_splits=1, methods=("raw",))
+        assert str(excinfo.value) == ("faces: recognition needs at least 2 identities, "
+                                      "found 1 ('p3', 10 faces)")
+    # A folder holding one sub-folder of images loads as one identity: refused the same way.
+    faces = facenmf.load_faces(_flat_folder_of_one_subfolder(tmp_path))
+    with pytest.raises(ValueError, match=r"^faces: recognition needs at least 2 identities, "
+                                         r"found 1 \('holiday', 10 faces\)$"):
+        recognition.evaluate(faces)
+
+
+def test_recognize_cli_refuses_one_identity(tmp_path):
+    folder = _flat_folder_of_one_subfolder(tmp_path)
+    r = subprocess.run([sys.executable, "-m", "facenmf.cli", "recognize", str(folder)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0 and "100.0%" not in r.stdout
+    assert "at least 2 identities, found 1 ('holiday', 10 faces)" in r.stderr, r.stderr
+    assert "rank" not in r.stderr
+
+
+def test_identities_with_too_few_faces_are_refused_before_the_rank(identities):
+    keep = np.ones(identities.n_faces, dtype=bool)
+    keep[np.flatnonzero(identities.labels == "p2")[4:]] = False  # p2 keeps 4 faces
+    keep[np.flatnonzero(identities.labels == "p5")[1:]] = False  # p5 keeps 1
+    few = identities.subset(keep)
+    with pytest.raises(ValueError) as excinfo:
+        recognition.evaluate(few, rank=1000, train_per_identity=5)
+    text = _one_line(excinfo)
+    assert text.startswith("faces: the split protocol needs 6 faces of each identity "
+                           "(train_per_identity=5 in the gallery and a probe), found 2 of 8 "
+                           "identities with fewer: ('p2', 4 faces); ('p5', 1 face)"), text
+    assert "select(min_faces=6)" in text
+    with pytest.raises(ValueError, match=r"^faces: the leave-one-out protocol needs 2 faces "
+                                         r"of each identity .* found 1 of 8 identities with "
+                                         r"fewer: \('p5', 1 face\)"):
+        recognition.evaluate(few, rank=1000, protocol="leave-one-out")
+    # With 4 training faces per identity only p5 is short.
+    with pytest.raises(ValueError, match=r"found 1 of 8 identities with fewer: \('p5'"):
+        recognition.evaluate(few, rank=8, train_per_identity=3, methods=("raw",))
+
+
+def _one_line(excinfo):
+    text = str(excinfo.value)
+    assert "\n" not in text, text
+    return text
+
+
 def test_rank_beyond_the_training_faces_is_refused(identities):
     with pytest.raises(ValueError, match=r"rank: expected at most 40 \(the 40 training faces "
                                          r"of a fold\), got 41"):
