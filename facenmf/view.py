@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import textwrap
 
 import numpy as np
 from matplotlib import colormaps
@@ -109,6 +110,53 @@ def _check_indices(name, value, n):
     if idx.min() < -n or idx.max() >= n:
         raise ValueError(f"{name}: expected indices in [0, {n}), got [{idx.min()}, {idx.max()}]")
     return np.where(idx < 0, idx + n, idx).astype(np.intp)
+
+
+# -- text --------------------------------------------------------------------------------
+def _human(x):
+    """A number as people write it: ``3,110``, ``644``, ``12.5``, ``0.25``, ``0.00012``.
+
+    Three significant digits below 100, whole numbers with thousands separators above;
+    never scientific notation (``3.11e+03``).
+
+    Examples
+    --------
+    >>> [_human(x) for x in (10304 / 3.3125, 643.9, 12.53, 0.25, 1.2e-4, 0, -2.5)]
+    ['3,111', '644', '12.5', '0.25', '0.00012', '0', '-2.5']
+    """
+    x = float(x)
+    if not math.isfinite(x):
+        return str(x)
+    if abs(x) >= 99.95:
+        return f"{x:,.0f}"
+    if x == 0:
+        return "0"
+    digits = min(8, 2 - math.floor(math.log10(abs(x))))
+    text = f"{x:.{max(digits, 0)}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "0") else text
+
+
+def _wrap(text, chars):
+    """Lines of at most ``chars`` characters, broken after commas where possible."""
+    lines = []
+    for clause in text.split(", "):
+        if lines and len(lines[-1]) + 2 + len(clause) <= chars:
+            lines[-1] += ", " + clause
+        else:
+            if lines:
+                lines[-1] += ","
+            lines += textwrap.wrap(clause, chars, break_on_hyphens=False) or [""]
+    return lines
+
+
+def _suptitle(fig, text, fontsize):
+    """Set ``text`` as the figure title, each line wrapped to fit the figure's width."""
+    # About 0.6 em per character (DejaVu Sans, mixed text and digits); 8% margin.
+    chars = max(16, int(0.92 * fig.get_figwidth() * 72 / (0.6 * fontsize)))
+    lines = [part for line in text.split("\n") for part in _wrap(line, chars)]
+    return fig.suptitle("\n".join(lines), fontsize=fontsize)
 
 
 # -- saving ------------------------------------------------------------------------------
@@ -404,8 +452,8 @@ def reconstructions(A, W, H, image_shape, *, faces=None, n=6, ignored=None, path
     cbar = fig.colorbar(im, ax=axes[:, 2], shrink=min(1.0, 3.0 / idx.size + 0.3),
                         aspect=25 if idx.size > 2 else 12)
     cbar.ax.tick_params(labelsize=7)
-    fig.suptitle(f"rank {rank}: {n_pixels} pixels → {rank} weights per face "
-                 f"({n_pixels / rank:.3g}× fewer numbers)\n"
+    fig.suptitle(f"rank {rank}: {n_pixels:,} pixels → {rank:,} weights per face "
+                 f"({_human(n_pixels / rank)}× fewer numbers)\n"
                  f"mean relative error of these faces {errors.mean():.1%}"
                  + (" on the pixels kept" if ignored is not None else ""), fontsize=9)
     return _finish(fig, path)
@@ -476,11 +524,11 @@ def parts(a_index, A, W, H, image_shape, *, n_parts=8, path=None):
     contrib = np.abs(h) * np.linalg.norm(W, axis=0)
     top = np.argsort(-contrib, kind="stable")[:n_parts]
     pieces = [W[:, k] * h[k] for k in top]
-    titles = [f"+ basis {k}\nh = {h[k]:.3g}" for k in top]
+    titles = [f"+ basis {k}\nh = {_human(h[k])}" for k in top]
     rest = np.setdiff1d(np.arange(rank), top)
     if rest.size:
         pieces.append(W[:, rest] @ h[rest])
-        titles.append(f"+ {rest.size} others\n(face's scale)")
+        titles.append(f"+ {rest.size} other{'s' if rest.size != 1 else ''}\n(face's scale)")
     pieces = np.stack(pieces, axis=1)
     signed = bool((pieces < -1e-12 * max(np.abs(pieces).max(), 1e-300)).any())
     # One scale for the parts, from their largest value, lowered to the 99.5th percentile
@@ -543,7 +591,7 @@ def _minor_labels(mantissas):
         if y <= 0:
             return ""
         lead = round(y / 10 ** math.floor(math.log10(y) + 1e-9), 6)
-        return f"{y:.3g}" if lead in mantissas else ""
+        return _human(y) if lead in mantissas else ""
     return FuncFormatter(label)
 
 
@@ -631,7 +679,7 @@ def convergence(histories, *, labels=None, x="seconds", path=None):
                     marker="." if error.size <= 40 else None, ms=4)
         ax.set_yscale("log")
         if span < 100:  # within two decades: plain numbers read better than 4×10⁻¹
-            ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:.3g}"))
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: _human(y)))
             ax.yaxis.set_minor_formatter(_minor_labels((2, 3, 5) if span < 10 else (2, 5)))
         ax.set_xlabel("seconds" if kind == "seconds" else "iteration")
         if i == 0:

@@ -282,6 +282,39 @@ def test_hoyer_sparseness_bad_input(x, match):
     _one_line(excinfo)
 
 
+# -- numbers for people ------------------------------------------------------------------
+@pytest.mark.parametrize("x,text", [(3110.4, "3,110"), (10304 / 16, "644"), (12.53, "12.5"),
+                                    (0.25, "0.25"), (1.2e-5, "0.000012"), (0.0, "0"),
+                                    (-2.5, "-2.5"), (99.96, "100"), (1e-12, "0")])
+def test_numbers_are_written_for_people(x, text):
+    assert view._human(x) == text
+
+
+def test_titles_have_no_scientific_notation():
+    # ORL-sized images at a small rank: 10,304 pixels, 3,435 times fewer numbers.
+    shape, rank = (112, 92), 3
+    rng = np.random.default_rng(0)
+    W = rng.random((shape[0] * shape[1], rank))
+    H = 1e4 * rng.random((rank, 2))  # weights in the thousands
+    A = W @ H
+    W /= A.max()
+    A /= A.max()
+    fig = view.reconstructions(A, W, H, shape, n=1)
+    title = fig._suptitle.get_text()
+    assert "10,304 pixels → 3 weights" in title and "(3,435× fewer numbers)" in title, title
+    fig = view.parts(0, A, W, H, shape, n_parts=2)
+    texts = [fig._suptitle.get_text()] + [ax.get_title() for ax in fig.axes]
+    assert any(f"h = {H[:, 0].max():,.0f}" in t for t in texts), texts
+    # Errors within two decades on a log axis get plain tick labels, however small.
+    from facenmf.nmf import History
+
+    fig = view.convergence(History(seconds=[0.0, 1.0, 2.0], error=[4e-5, 2e-5, 1e-5]))
+    ticks = fig.axes[0].yaxis.get_major_formatter()
+    assert ticks(1e-5, 0) == "0.00001" and ticks(2e-5, 0) == "0.00002"
+    for text in texts + [ticks(1e-5, 0)]:
+        assert "e+" not in text and "e-" not in text, text
+
+
 # -- bad input ---------------------------------------------------------------------------
 def test_errors_name_the_parameter(data):
     A, fit = data
