@@ -429,9 +429,12 @@ class RecognitionReport:
     seconds : dict
         Wall time spent per method (features and classification), and in total.
     examples : dict
-        From the first split, for figures: probe and gallery indices into the FaceSet,
-        the occluded probes (n_pixels, n) and, per method, each probe's nearest gallery
-        face and whether it was right (first condition after "clean", first metric).
+        From the first split, for figures: ``probe_index`` (the probes' indices into the
+        FaceSet), ``metric`` (the first metric, by which the neighbours below were found)
+        and ``conditions``, one dict per probe condition in order (``"clean"`` first):
+        ``condition``, ``mask``, ``probes`` (the probes as the recognizer saw them, of shape
+        (n_pixels, n_probes)), and per method ``nearest`` (each probe's nearest gallery
+        face, an index into the FaceSet) and ``correct`` (whether it was right).
     """
 
     results: list
@@ -595,6 +598,12 @@ def evaluate(faces, *, rank=49, methods=METHODS, metrics=DEFAULT_METRICS, k=1,
                 # One generator per (fold, condition): the same occlusions in every method.
                 occ_rng = np.random.default_rng([seed, f, conditions.index(c)])
                 probes[c] = occlude(A[:, test], faces.image_shape, c, random_state=occ_rng)
+        if f == 0:  # for figures: every condition's probes and neighbours (first metric)
+            shown = {c: {"condition": c, "mask": None if c == "clean" else mask,
+                         "probes": probes[c][0], "nearest": {}, "correct": {}}
+                     for c in conditions}
+            examples.update(probe_index=test, metric=metrics[0],
+                            conditions=list(shown.values()))
         for method in methods:
             t = time.perf_counter()
             feats = _FEATURES[method](A[:, train], gal_labels, rank, options)
@@ -607,13 +616,11 @@ def evaluate(faces, *, rank=49, methods=METHODS, metrics=DEFAULT_METRICS, k=1,
                     predicted, nearest = _vote(dists[metric], gal_labels, k)
                     acc.setdefault((method, c, mode, metric), []).append(
                         float(np.mean(predicted == probe_labels)))
-                    if f == 0 and metric == metrics[0] and c == conditions[-1]:
-                        examples.setdefault("nearest", {})[method] = train[nearest]
-                        examples.setdefault("correct", {})[method] = predicted == probe_labels
+                    if f == 0 and metric == metrics[0]:
+                        ex = shown[c]
+                        ex["nearest"][method] = train[nearest]
+                        ex["correct"][method] = predicted == probe_labels
             seconds[method] += time.perf_counter() - t
-        if f == 0:
-            examples.update(probe_index=test, condition=conditions[-1],
-                            probes=probes[conditions[-1]][0])
         if progress is not None:
             progress(f + 1, len(folds))
     seconds["total"] = time.perf_counter() - start

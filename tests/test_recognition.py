@@ -363,6 +363,30 @@ def _one_line(excinfo):
     return text
 
 
+def test_examples_hold_every_condition(identities):
+    rep = recognition.evaluate(identities, rank=8, n_splits=1, methods=("nmf", "raw"),
+                               metrics=("whitened", "cosine"), conditions=("scarf", "block:0.25"))
+    ex = rep.examples
+    assert ex["metric"] == "whitened"
+    assert [(g["condition"], g["mask"]) for g in ex["conditions"]] == [
+        ("clean", None), ("scarf", "unknown"), ("block:0.25", "unknown")]
+    test = ex["probe_index"]
+    labels = identities.labels
+    clean = np.asarray(identities.A)[:, test]
+    for group in ex["conditions"]:
+        assert group["probes"].shape == clean.shape and set(group["nearest"]) == {"nmf", "raw"}
+        for method in ("nmf", "raw"):
+            # The neighbours are by the first metric: their accuracy is the reported one.
+            right = labels[group["nearest"][method]] == labels[test]
+            np.testing.assert_array_equal(right, group["correct"][method])
+            assert right.mean() == next(r["accuracies"][0] for r in rep.results if (
+                r["method"], r["condition"], r["metric"]) == (method, group["condition"],
+                                                             "whitened"))
+    np.testing.assert_array_equal(ex["conditions"][0]["probes"], clean)
+    scarf = ex["conditions"][1]["probes"].reshape(*SHAPE, -1)
+    assert not scarf[int(0.6 * SHAPE[0]):].any() and scarf[: int(0.6 * SHAPE[0])].any()
+
+
 def test_rank_beyond_the_training_faces_is_refused(identities):
     with pytest.raises(ValueError, match=r"rank: expected at most 40 \(the 40 training faces "
                                          r"of a fold\), got 41"):

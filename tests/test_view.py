@@ -315,6 +315,151 @@ def test_titles_have_no_scientific_notation():
         assert "e+" not in text and "e-" not in text, text
 
 
+# -- recognition figures -----------------------------------------------------------------
+def _drawn(fig):
+    """Draw ``fig`` on an Agg canvas; returns the figure's extent in display pixels."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig).draw()
+    return fig.bbox
+
+
+def _inside(box, outer, slack=1.0):
+    return (box.x0 >= outer.x0 - slack and box.y0 >= outer.y0 - slack
+            and box.x1 <= outer.x1 + slack and box.y1 <= outer.y1 + slack)
+
+
+def _fake_report(methods, metrics, conditions, protocol="split", rank=49, mask="unknown"):
+    from facenmf.recognition import RecognitionReport
+
+    rng = np.random.default_rng(len(methods) + 10 * len(conditions))
+    results = [{"method": m, "condition": c, "mask": None if c == "clean" else mask,
+                "metric": metric, "k": 1, "rank": rank, "mean": float(rng.uniform(0.05, 1)),
+                "std": float(rng.uniform(0, 0.05)), "splits": 10, "accuracies": []}
+               for metric in metrics for m in methods for c in conditions]
+    proto = {"name": protocol, "train_per_identity": 5 if protocol == "split" else None,
+             "splits": 10}
+    return RecognitionReport(results=results, protocol=proto, rank=rank, seconds={})
+
+
+ALL_METHODS = ("nmf", "snmf", "pca", "raw")
+CONDITIONS = ("clean", "block:0.25", "sunglasses", "scarf", "noise:0.1")
+
+
+@pytest.mark.parametrize("n_methods,n_metrics,n_conditions,protocol", [
+    (4, 2, 1, "split"),  # the default clean-only run: title and legend used to be cut/cover
+    (1, 1, 1, "split"), (2, 1, 1, "leave-one-out"), (4, 1, 3, "split"), (3, 2, 2, "split"),
+    (4, 4, 5, "split"), (1, 2, 5, "leave-one-out")])
+def test_recognition_results_title_and_legend_fit(n_methods, n_metrics, n_conditions,
+                                                  protocol):
+    methods = ALL_METHODS[:n_methods]
+    report = _fake_report(methods, ("cosine", "whitened", "l1", "euclidean")[:n_metrics],
+                          CONDITIONS[:n_conditions], protocol)
+    fig = view.recognition_results(report)
+    page = _drawn(fig)
+    title = fig._suptitle.get_window_extent()
+    assert _inside(title, page), (title, page)
+    legends = fig.legends + [ax.get_legend() for ax in fig.axes if ax.get_legend()]
+    assert len(legends) == 1
+    legend = legends[0].get_window_extent()
+    assert _inside(legend, page), (legend, page)
+    assert not legend.overlaps(title)
+    assert [t.get_text() for t in legends[0].get_texts()] == [m.upper() for m in methods]
+    bars = [p for ax in fig.axes for p in ax.patches]
+    assert len(bars) == n_methods * n_metrics * n_conditions
+    for bar in bars:
+        assert not legend.overlaps(bar.get_window_extent()), bar
+    for ax in fig.axes:  # nor the accuracies written on the bars
+        for text in ax.texts:
+            if text.get_text():
+                assert not legend.overlaps(text.get_window_extent()), text.get_text()
+
+
+@pytest.fixture(scope="module")
+def recognized():
+    """A small labelled FaceSet and its recognition report with two occlusions."""
+    from facenmf import recognition
+    from facenmf.data import FaceSet
+
+    rng = np.random.default_rng(4)
+    W = _parts(8)
+    people = rng.random((8, 6)) ** 3
+    cols = [W @ (people[:, p] * rng.uniform(0.7, 1.3, 8)) for p in range(6) for _ in range(5)]
+    A = np.asarray(cols).T
+    faces = FaceSet(A=(A / A.max()).astype(np.float32),
+                    labels=np.repeat([f"id{p}" for p in range(6)], 5), image_shape=SHAPE)
+    report = recognition.evaluate(faces, rank=4, train_per_identity=3, n_splits=1,
+                                  methods=("nmf", "pca", "raw"), metrics=("whitened", "cosine"),
+                                  conditions=("block:0.25", "scarf"))
+    return faces, report
+
+
+def test_nearest_faces_shows_every_condition_and_names_the_metric(recognized, tmp_path):
+    from matplotlib.text import Text
+
+    faces, report = recognized
+    path = tmp_path / "nearest.png"
+    fig = view.nearest_faces(faces, report, n=2, path=path)
+    _check_png(path, fig)
+    texts = [t.get_text() for t in fig.findobj(Text)]
+    every = "\n".join(texts)
+    for heading in ("clean", "block:0.25 (unknown mask)", "scarf (unknown mask)"):
+        assert any(t.endswith(heading) for t in texts), (heading, texts)
+    assert "whitened distance" in every  # the first metric, by which neighbours were found
+    images = [ax for ax in fig.axes if ax.images]
+    assert len(images) == 3 * 2 * (1 + 3)  # conditions x probes x (probe + 3 methods)
+    # Each group shows the probes as that condition made them (the scarf is black).
+    shown = [ax.images[0].get_array() for ax in images[::4]]
+    h = SHAPE[0]
+    assert shown[0][int(0.6 * h):].max() > 0 and shown[4][int(0.6 * h):].max() == 0
+    assert "Warning" not in every and _inside(fig._suptitle.get_window_extent(), _drawn(fig))
+
+
+def test_nearest_faces_with_one_condition(recognized):
+    faces, report = recognized
+    from facenmf.recognition import RecognitionReport
+
+    one = RecognitionReport(report.results, report.protocol, report.rank, report.seconds,
+                            {**report.examples, "conditions": report.examples["conditions"][:1]})
+    fig = view.nearest_faces(faces, one)
+    assert len([ax for ax in fig.axes if ax.images]) == 6 * 4  # 6 probes by default
+    assert "by whitened distance, probes clean," in fig._suptitle.get_text().replace("\n", " ")
+
+
+@pytest.mark.parametrize("metrics", [("cosine", "whitened"), ("whitened",)])
+def test_accuracy_vs_rank_draws_every_metric(recognized, tmp_path, metrics):
+    from facenmf import recognition
+
+    faces, _ = recognized
+    rows = recognition.accuracy_vs_rank(faces, [2, 4], train_per_identity=3, n_splits=1,
+                                        methods=("nmf", "pca", "raw"), metrics=metrics,
+                                        conditions=("block:0.25", "scarf"))
+    path = tmp_path / "rank.png"
+    fig = view.accuracy_vs_rank(rows, path=path)
+    _check_png(path, fig)
+    page = _drawn(fig)
+    panels = [ax for ax in fig.axes if ax.containers]
+    assert [ax.get_title() for ax in panels] == [f"{m} metric" for m in metrics]
+    for ax in panels:
+        handles, labels = ax.get_legend_handles_labels()
+        assert len(labels) == 3 * 3  # methods x conditions (clean, block, scarf)
+        styles = {(line.get_color(), str(line.get_linestyle())) for line in
+                  (c.lines[0] for c in ax.containers)}
+        assert len(styles) == 9  # every line tells method (colour) and condition (style) apart
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["2", "4"]
+        for line in (c.lines[0] for c in ax.containers):
+            assert list(line.get_xdata()) == [2, 4]
+    # One shared legend, outside the panels and the title, inside the figure.
+    legends = fig.legends + [ax.get_legend() for ax in fig.axes if ax.get_legend()]
+    assert len(legends) == 1
+    legend, title = legends[0].get_window_extent(), fig._suptitle.get_window_extent()
+    assert _inside(legend, page) and _inside(title, page) and not legend.overlaps(title)
+    assert not any(legend.overlaps(ax.get_window_extent()) for ax in panels)
+    assert {t.get_text() for t in legends[0].get_texts()} == {
+        f"{m}, {c}" for m in ("NMF", "PCA", "RAW")
+        for c in ("clean", "block:0.25 (unknown mask)", "scarf (unknown mask)")}
+
+
 # -- bad input ---------------------------------------------------------------------------
 def test_errors_name_the_parameter(data):
     A, fit = data
