@@ -37,17 +37,59 @@ def identities():
     return FaceSet(A=A, labels=np.array(labels), image_shape=SHAPE)
 
 
+@pytest.fixture(scope="module")
+def part_identities():
+    """10 synthetic identities made of parts: each picks one of 3 variants of 4 parts
+    (eyes, nose, mouth regions; identities may share all but one), and each face shows
+    every part at its own random strength in [0.1, 1] (expression, lighting of that part)
+    plus faint noise. Variants of a part overlap in pixels, so raw pixels confuse them;
+    NMF learns the parts and weighs each on its own. Nobody is near perfect here."""
+    rng = np.random.default_rng(0)
+    h, w = SHAPE
+    yy, xx = np.mgrid[:h, :w]
+
+    def blob(cy, cx, sy, sx):
+        return np.exp(-(yy - cy) ** 2 / (2 * sy * sy) - (xx - cx) ** 2 / (2 * sx * sx))
+
+    variants = [[blob(cy + rng.uniform(-1, 1), cx + rng.uniform(-1, 1), rng.uniform(0.8, 2),
+                      rng.uniform(0.8, 2.5)) for _ in range(3)]
+                for cy, cx in ((4, 4.5), (4, 11.5), (8.5, 8), (12.5, 8))]
+    codes = set()
+    while len(codes) < 10:
+        codes.add(tuple(rng.integers(0, 3, 4)))
+    faces, labels = [], []
+    for person, code in enumerate(sorted(codes)):
+        for _ in range(10):
+            face = sum(rng.uniform(0.1, 1.0) * variants[part][c] for part, c in enumerate(code))
+            faces.append((face + 0.05 * rng.random(SHAPE)).ravel())
+            labels.append(f"p{person}")
+    A = np.asarray(faces).T
+    return FaceSet(A=(A / A.max()).astype(np.float32), labels=np.array(labels),
+                   image_shape=SHAPE)
+
+
 def accuracy(report, method, condition="clean", metric="cosine"):
     return next(r["mean"] for r in report.results if r["method"] == method
                 and r["condition"] == condition and r["metric"] == metric)
 
 
-def test_synthetic_identities_are_recognized(identities):
-    rep = recognition.evaluate(identities, rank=8, n_splits=3, methods=recognition.METHODS,
-                               metrics=recognition.METRICS)
+def test_parts_based_identities_are_recognized(part_identities):
+    rep = recognition.evaluate(part_identities, rank=12, n_splits=3,
+                               methods=recognition.METHODS, metrics=recognition.METRICS)
+    acc = {(r["method"], r["metric"]): r["mean"] for r in rep.results}
+    # The data set is not trivial: raw pixels are far from perfect with every metric.
+    assert max(acc["raw", m] for m in recognition.METRICS) <= 0.95, acc
+    assert acc["raw", "cosine"] <= 0.85, acc
+    # NMF's weights tell the parts apart: well above raw pixels by the same metric.
+    assert acc["nmf", "cosine"] >= 0.85, acc
+    assert acc["nmf", "cosine"] >= acc["raw", "cosine"] + 0.08, acc
+    assert acc["nmf", "whitened"] >= 0.85 and acc["snmf", "whitened"] >= 0.85, acc
+    # The learned metric discounts each part's strength for every method, and every
+    # method x metric works (chance is 10%).
     for method in recognition.METHODS:
+        assert acc[method, "whitened"] >= 0.8, (method, acc)
         for metric in recognition.METRICS:
-            assert accuracy(rep, method, metric=metric) >= 0.98, (method, metric)
+            assert acc[method, metric] >= 0.5, (method, metric, acc)
     assert {r["splits"] for r in rep.results} == {3}
     assert all(len(r["accuracies"]) == 3 for r in rep.results)
 
@@ -438,7 +480,13 @@ def test_orl_two_splits():
     if not (ORL / "s1" / "1.pgm").is_file():
         pytest.skip(f"ORL faces not found at {ORL}")
     faces = facenmf.load_faces("orl", path=ORL)
-    rep = recognition.evaluate(faces, n_splits=2, conditions=("block:0.25",))
-    assert accuracy(rep, "nmf") > 0.85
-    assert accuracy(rep, "nmf", "block:0.25") > 0.75
-    assert accuracy(rep, "pca", "block:0.25") < 0.4
+    rep = recognition.evaluate(faces, n_splits=2, conditions=("block:0.25",),
+                               methods=("nmf", "snmf"))
+    for method in ("nmf", "snmf"):
+        for metric in ("cosine", "whitened"):
+            clean = accuracy(rep, method, metric=metric)
+            blocked = accuracy(rep, method, "block:0.25", metric)
+            assert clean > 0.88, (method, metric, clean)
+            # A quarter of the face hidden at an unknown place costs NMF a few points only
+            # (about 2.5 on these splits; 2 over 10 splits in README).
+            assert blocked > 0.85 and blocked >= clean - 0.07, (method, metric, clean, blocked)
