@@ -106,9 +106,8 @@ def check_not_input(outputs, inputs, name="path"):
         if hit is None and out.exists():
             hit = next((p for p in inputs if same_file(out, p)), None)
         if hit is not None:
-            same = "" if str(hit) == str(out) else f" (the input {hit})"
-            raise ValueError(f"{name}: {out} is one of the inputs{same}; facenmf never writes "
-                             "over its inputs: choose another output")
+            raise ValueError(f"{name}: writing {out} would replace the input {hit}; facenmf "
+                             "never writes over its inputs: choose another output")
 
 
 @contextlib.contextmanager

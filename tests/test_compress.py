@@ -169,7 +169,7 @@ def test_compress_files_never_writes_over_an_image(tmp_path, model, faces):
     img = tmp_path / "in0.png"
     Image.fromarray(np.rint(faces[:, 0].reshape(SHAPE) * 255).astype(np.uint8)).save(img)
     before = img.read_bytes()
-    with pytest.raises(ValueError, match="in0.png is one of the inputs"):
+    with pytest.raises(ValueError, match=r"writing .*in0.png would replace the input .*in0.png"):
         fc.compress_files(model, [img], img)
     assert img.read_bytes() == before
 
@@ -178,7 +178,7 @@ def test_decompress_never_writes_over_its_container(tmp_path, model, faces):
     path = tmp_path / "face0.png"  # a container whose name is that of a face it holds
     fc.compress_faces(model, faces[:, :2], ["face0", "face1"], path)
     before = path.read_bytes()
-    with pytest.raises(ValueError, match="face0.png is one of the inputs"):
+    with pytest.raises(ValueError, match=r"writing .*face0.png would replace the input .*face0.png"):
         fc.decompress_file(model, path, tmp_path)
     assert path.read_bytes() == before and not (tmp_path / "face1.png").exists()
 
