@@ -255,7 +255,8 @@ def _fit_with_progress(faces, args, quiet):
               "saved, a larger --max-iter would fit further")
     elif r.stop_reason == "time_limit":
         print(f"facenmf: stopped at --time-limit {args.time_limit:g} s after {r.n_iter} "
-              f"iterations, before the error settled to --tol {args.tol:g}", file=sys.stderr)
+              "iterations" + (f", before the error settled to --tol {args.tol:g}"
+                              if args.tol > 0 else ""), file=sys.stderr)
     return model
 
 

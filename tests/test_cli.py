@@ -579,3 +579,31 @@ def test_compressed_faces_keep_their_folders_and_order(tmp_path, demo_model):
     out = json.loads(r.stdout)
     assert [Path(p).relative_to(tmp_path / "dec").as_posix() for p in out["files"]] == [
         "s1/1.png", "s1/2.png", "s1/10.png", "s2/1.png"]
+
+
+def test_fit_messages_speak_options_and_kl_is_relative(tmp_path):
+    r = run("fit", "lfw-subset", "--rank", "5", "--max-iter", "3", "-o", tmp_path / "a.npz")
+    assert r.returncode == 0, r.stderr
+    assert "--max-iter 3 before converging" in r.stderr and "max_iter=" not in r.stderr
+    r = run("fit", "lfw-subset", "--rank", "5", "--max-iter", "10000000", "--time-limit",
+            "0.5", "--tol", "1e-12", "-o", tmp_path / "b.npz")
+    assert r.returncode == 0, r.stderr
+    assert "stopped at --time-limit 0.5 s" in r.stderr and "increase" not in r.stderr
+    assert "warning" not in r.stderr  # a time limit is the user's choice, not a problem
+    r = run("fit", "lfw-subset", "--rank", "5", "--solver", "mu", "--loss", "kl",
+            "-o", tmp_path / "c.npz", "--max-iter", "50", "--tol", "0")
+    assert r.returncode == 0, r.stderr
+    (value,) = re.findall(r"relative KL divergence (\d+\.\d+)", r.stdout)
+    assert 0 < float(value) < 1  # D(A || WH) / sum(A), not the raw sum
+    r = run("fit", "lfw-subset", "--rank", "5", "--max-iter", "3", "--tol", "0",
+            "-o", tmp_path / "d.npz")
+    assert r.returncode == 0 and r.stderr == ""  # --tol 0 asks for exactly 3 iterations
+
+
+def test_recognize_refuses_a_single_identity(tmp_path):
+    rng = np.random.default_rng(0)
+    for k in range(10):  # a folder holding one sub-folder of faces: one identity
+        save_png(tmp_path / "faces" / "s1" / f"{k}.png", rng.random((12, 10)))
+    r = run("recognize", tmp_path / "faces", "--rank", "2", "--splits", "1")
+    assert r.returncode == 2 and "identit" in r.stderr and "rank" not in r.stderr, r.stderr
+    assert "100" not in r.stdout
