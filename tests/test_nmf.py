@@ -261,6 +261,15 @@ def test_callback_sees_every_iteration_and_can_stop(faces_like):
     assert calls[0][2] == (faces_like.shape[0], 5) and calls[0][3] == (5, faces_like.shape[1])
 
 
+@pytest.mark.parametrize("answer,stops", [(False, True), (np.False_, True), (0, True),
+                                          (np.int64(0), True), (None, False), (True, False),
+                                          (np.True_, False), (1, False)])
+def test_callback_stops_on_any_false_value_but_none(faces_like, answer, stops):
+    # `return err > target` gives a numpy.bool_: np.False_ must stop the fit like False.
+    f = fit(faces_like, 5, tol=0, max_iter=6, callback=lambda it, W, H, err: answer)
+    assert (f.stop_reason, f.n_iter) == (("callback", 1) if stops else ("max_iter", 6))
+
+
 @pytest.mark.parametrize("solver,loss", SOLVER_LOSS)
 def test_ctrl_c_returns_best_so_far(faces_like, solver, loss):
     def interrupt(it, W, H, err):

@@ -172,7 +172,9 @@ def nmf(A, rank, *, solver="hals", init=None, loss="frobenius", max_iter=500, to
         Seed for every random choice.
     callback : callable, optional
         ``callback(iteration, W, H, error)`` after every outer iteration, with the current
-        (unnormalized, read-only by convention) factors; returning ``False`` stops the fit.
+        (unnormalized, read-only by convention) factors. Returning None or a true value
+        continues; any other false value (``False``, ``numpy.False_``, ``0``) stops the
+        fit, so ``return error > target`` works.
     W0 : array_like of shape (n_pixels, rank), optional
         Initial basis for ``init="custom"`` (copied, not modified).
     H0 : array_like of shape (rank, n_faces), optional
@@ -247,7 +249,8 @@ def nmf(A, rank, *, solver="hals", init=None, loss="frobenius", max_iter=500, to
             prev = errors[-2]
             if callback is not None:
                 W, H = state.factors()
-                if callback(n_iter, W, H, err) is False:
+                answer = callback(n_iter, W, H, err)
+                if answer is not None and not answer:
                     stop_reason = "callback"
                     break
             if tol > 0 and state.improved and (prev - err) <= tol * prev:
