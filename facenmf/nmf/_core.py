@@ -117,6 +117,10 @@ def _check_args(A, rank, solver, init, loss, max_iter, tol, time_limit, random_s
             raise ValueError("W0, H0: both must be given for init='custom', got only one")
         W0 = v.check_nonnegative_matrix("W0", W0, dtype, shape=(A.shape[0], rank), copy=True)
         H0 = v.check_nonnegative_matrix("H0", H0, dtype, shape=(rank, A.shape[1]), copy=True)
+        for name, X in (("W0", W0), ("H0", H0)):
+            if not X.any():
+                raise ValueError(f"{name}: all {X.size} entries are zero; NMF cannot start "
+                                 "from an all-zero factor (W H = 0 has no direction to improve)")
     max_iter = v.check_int("max_iter", max_iter, low=0)
     tol = v.check_number("tol", tol, low=0)
     time_limit = v.check_number("time_limit", time_limit, low=0, low_inclusive=False,
@@ -196,7 +200,7 @@ def nmf(A, rank, *, solver="hals", init=None, loss="frobenius", max_iter=500, to
     ValueError
         Negative, NaN or infinite entries, non-2-D or all-zero ``A``, ``rank`` out of
         range, unknown ``solver``/``init``/``loss`` names (the message lists valid ones),
-        wrong ``W0``/``H0`` shapes.
+        wrong ``W0``/``H0`` shapes, an all-zero ``W0`` or ``H0``.
     TypeError
         Arguments of the wrong type.
 
