@@ -13,6 +13,7 @@ from conftest import low_rank, orl_matrix
 from reference import frobenius_error, kkt_violation, nnls_columns
 from reference import kl_divergence as kl_reference
 
+SOLVERS = ["hals", "mu", "anls"]
 SOLVER_LOSS = [("hals", "frobenius"), ("mu", "frobenius"), ("mu", "kl"), ("anls", "frobenius")]
 INITS = ["random", "nndsvd", "nndsvda", "nndsvdar"]
 
@@ -22,6 +23,11 @@ def fit(A, rank, **kw):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", facenmf.ConvergenceWarning)
         return facenmf.nmf(A, rank, **kw)
+
+
+def random_init(A, rank, seed):
+    rng = np.random.default_rng(seed)
+    return rng.random((A.shape[0], rank)), rng.random((rank, A.shape[1]))
 
 
 @pytest.mark.parametrize("solver,loss", SOLVER_LOSS)
@@ -236,6 +242,16 @@ def test_custom_init_is_used_and_not_modified(faces_like):
     assert f.history.error[0] == pytest.approx(frobenius_error(faces_like, W0, H0), rel=1e-9)
 
 
+@pytest.mark.parametrize("which", ["W0", "H0"])
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_all_zero_initial_factor_is_refused(faces_like, solver, which):
+    # mu and anls returned W = 0, error 1.0 and converged=True from a zero W0 or H0.
+    init = dict(zip(("W0", "H0"), random_init(faces_like, 4, 0)))
+    init[which] = np.zeros_like(init[which])
+    with pytest.raises(ValueError, match=f"{which}: all {init[which].size} entries are zero"):
+        fit(faces_like, 4, solver=solver, **init)
+
+
 def test_stopping_rules(faces_like):
     f = fit(faces_like, 5, tol=1e-3, max_iter=1000)
     assert f.converged and f.stop_reason == "tol" and f.n_iter < 1000
@@ -404,6 +420,8 @@ BAD_VALUES = [
     (dict(W0=np.ones((4, 2))), ValueError, "W0, H0: both must be given"),
     (dict(W0=np.ones((5, 2)), H0=np.ones((2, 3))), ValueError, r"W0: expected shape \(4, 2\), got \(5, 2\)"),
     (dict(W0=np.ones((4, 2)), H0=-np.ones((2, 3))), ValueError, "H0: expected non-negative"),
+    (dict(W0=np.zeros((4, 2)), H0=np.ones((2, 3))), ValueError, "W0: all 8 entries are zero"),
+    (dict(W0=np.ones((4, 2)), H0=np.zeros((2, 3))), ValueError, "H0: all 6 entries are zero"),
 ]
 
 
