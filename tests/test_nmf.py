@@ -19,10 +19,10 @@ INITS = ["random", "nndsvd", "nndsvda", "nndsvdar"]
 
 
 def fit(A, rank, **kw):
+    """nmf in float64 by default. A ConvergenceWarning is an error here (pyproject's
+    filterwarnings): a test that stops at max_iter on purpose passes tol=0."""
     kw.setdefault("dtype", np.float64)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", facenmf.ConvergenceWarning)
-        return facenmf.nmf(A, rank, **kw)
+    return facenmf.nmf(A, rank, **kw)
 
 
 def random_init(A, rank, seed):
@@ -74,7 +74,7 @@ def test_float32_history_nearly_monotone(faces_like, dtype, solver):
 @pytest.mark.parametrize("solver,max_iter", [("hals", 3000), ("anls", 3000), ("mu", 20000)])
 def test_recovers_exact_low_rank(solver, max_iter):
     A, _, _ = low_rank(60, 40, 4, seed=2)
-    f = fit(A, 4, solver=solver, max_iter=max_iter, tol=1e-12, init="nndsvda")
+    f = fit(A, 4, solver=solver, max_iter=max_iter, tol=0, init="nndsvda")
     limit = 1e-4 if solver != "mu" else 1e-2
     assert f.error < limit
     assert frobenius_error(A, f.W, f.H) < limit
@@ -107,17 +107,17 @@ def test_history_error_matches_reference_each_iteration(faces_like):
 @pytest.mark.parametrize("init", ["random", "nndsvdar"])
 @pytest.mark.parametrize("solver", ["hals", "mu", "anls"])
 def test_reproducible_under_seed(faces_like, init, solver):
-    a = fit(faces_like, 5, solver=solver, init=init, random_state=7, max_iter=20)
-    b = fit(faces_like, 5, solver=solver, init=init, random_state=7, max_iter=20)
-    c = fit(faces_like, 5, solver=solver, init=init, random_state=8, max_iter=20)
+    a = fit(faces_like, 5, solver=solver, init=init, random_state=7, max_iter=20, tol=0)
+    b = fit(faces_like, 5, solver=solver, init=init, random_state=7, max_iter=20, tol=0)
+    c = fit(faces_like, 5, solver=solver, init=init, random_state=8, max_iter=20, tol=0)
     np.testing.assert_array_equal(a.W, b.W)
     np.testing.assert_array_equal(a.H, b.H)
     assert not np.array_equal(a.W, c.W)
 
 
 def test_nndsvd_is_deterministic_without_seed(faces_like):
-    a = fit(faces_like, 5, init="nndsvd", max_iter=5)
-    b = fit(faces_like, 5, init="nndsvd", max_iter=5)
+    a = fit(faces_like, 5, init="nndsvd", max_iter=5, tol=0)
+    b = fit(faces_like, 5, init="nndsvd", max_iter=5, tol=0)
     np.testing.assert_array_equal(a.W, b.W)
 
 
@@ -136,10 +136,8 @@ def test_randomized_svd_path_matches_exact(monkeypatch):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("solver", ["hals", "mu", "anls"])
 def test_fit_transform_equals_fit_then_transform(faces_like, dtype, solver):
-    model = facenmf.NMF(6, solver=solver, max_iter=40, dtype=dtype, random_state=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", facenmf.ConvergenceWarning)
-        H1 = model.fit_transform(faces_like)
+    model = facenmf.NMF(6, solver=solver, max_iter=40, tol=0, dtype=dtype, random_state=0)
+    H1 = model.fit_transform(faces_like)
     H2 = model.transform(faces_like)
     assert H1.dtype == H2.dtype == dtype
     np.testing.assert_allclose(H1, H2, rtol=1e-6 if dtype == np.float32 else 1e-12,
@@ -207,7 +205,8 @@ def test_zero_rows_and_columns_give_no_nan():
     A[:, 7] = 0
     for solver, loss in SOLVER_LOSS:
         for init in INITS:
-            f = fit(A, 4, solver=solver, loss=loss, init=init, max_iter=30, random_state=0)
+            f = fit(A, 4, solver=solver, loss=loss, init=init, max_iter=30, tol=0,
+                    random_state=0)
             assert np.isfinite(f.W).all() and np.isfinite(f.H).all(), (solver, init)
             assert np.isfinite(f.history.error).all()
             assert np.allclose(f.H[:, 7], 0)
@@ -215,7 +214,7 @@ def test_zero_rows_and_columns_give_no_nan():
 
 def test_rank_equal_to_min_dimension():
     A, _, _ = low_rank(20, 6, 6, seed=0)
-    f = fit(A, 6, max_iter=50)
+    f = fit(A, 6, max_iter=50, tol=0)
     assert f.W.shape == (20, 6)
 
 
@@ -255,12 +254,24 @@ def test_all_zero_initial_factor_is_refused(faces_like, solver, which):
 def test_stopping_rules(faces_like):
     f = fit(faces_like, 5, tol=1e-3, max_iter=1000)
     assert f.converged and f.stop_reason == "tol" and f.n_iter < 1000
-    with pytest.warns(facenmf.ConvergenceWarning, match="max_iter=3"):
-        f = facenmf.nmf(faces_like, 5, tol=0, max_iter=3)
+    with pytest.warns(facenmf.ConvergenceWarning,
+                      match=r"max_iter=3 .*; increase max_iter to converge further"):
+        f = facenmf.nmf(faces_like, 5, tol=1e-9, max_iter=3)
     assert not f.converged and f.stop_reason == "max_iter" and f.n_iter == 3
-    with pytest.warns(facenmf.ConvergenceWarning, match="time_limit"):
-        f = facenmf.nmf(faces_like, 5, tol=0, max_iter=10**6, time_limit=0.05)
+    with pytest.warns(facenmf.ConvergenceWarning, match=r"stopped at time_limit=0\.05s before") as w:
+        f = facenmf.nmf(faces_like, 5, tol=1e-12, max_iter=10**6, time_limit=0.05)
     assert f.stop_reason == "time_limit" and f.history.seconds[-1] >= 0.05
+    assert "increase" not in str(w[0].message)  # a time limit is the caller's choice
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_no_convergence_warning_when_tol_is_zero(faces_like, solver):
+    # tol=0 asks for exactly max_iter iterations (or time_limit): nothing to warn about.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        f = facenmf.nmf(faces_like, 5, solver=solver, tol=0, max_iter=3)
+        g = facenmf.nmf(faces_like, 5, solver=solver, tol=0, max_iter=10**6, time_limit=0.05)
+    assert f.stop_reason == "max_iter" and g.stop_reason == "time_limit"
 
 
 def test_callback_sees_every_iteration_and_can_stop(faces_like):
@@ -319,9 +330,7 @@ def test_class_forwards_every_argument():
     orig = model_module.nmf
     model_module.nmf = spy
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", facenmf.ConvergenceWarning)
-            facenmf.NMF(4, **values).fit(np.random.default_rng(0).random((20, 10)))
+        facenmf.NMF(4, **values).fit(np.random.default_rng(0).random((20, 10)))
     finally:
         model_module.nmf = orig
     for name, value in values.items():
@@ -460,7 +469,7 @@ def test_as_good_as_scikit_learn(faces_like):
         sk = sklearn.NMF(6, init="nndsvda", solver="cd", tol=1e-4, max_iter=200, random_state=0)
         Wsk = sk.fit_transform(X)
     sk_err = frobenius_error(X, Wsk, sk.components_)
-    ours = fit(faces_like, 6, init="nndsvda", tol=1e-6, max_iter=500)
+    ours = fit(faces_like, 6, init="nndsvda", tol=0, max_iter=500)
     assert ours.error <= sk_err * (1 + 1e-3)
     # Our transform is exact: at least as good a fit for the same basis as scikit-learn's.
     basis = sk.components_.T

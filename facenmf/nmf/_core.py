@@ -169,7 +169,7 @@ def nmf(A, rank, *, solver="hals", init=None, loss="frobenius", max_iter=500, to
         Maximum outer iterations (each updates W then H).
     tol : float
         Stop when an iteration lowers the error by less than ``tol`` relative to the
-        previous error. 0 runs until ``max_iter`` or ``time_limit``.
+        previous error. 0 runs until ``max_iter`` or ``time_limit`` (and warns of neither).
     time_limit : float, optional
         Stop after this many seconds (checked after each iteration).
     random_state : int, numpy.random.Generator or None
@@ -207,7 +207,7 @@ def nmf(A, rank, *, solver="hals", init=None, loss="frobenius", max_iter=500, to
     Warns
     -----
     ConvergenceWarning
-        When ``max_iter`` or ``time_limit`` stops the fit before ``tol`` is met.
+        When ``max_iter`` or ``time_limit`` stops the fit before ``tol > 0`` is met.
 
     Notes
     -----
@@ -276,14 +276,15 @@ def nmf(A, rank, *, solver="hals", init=None, loss="frobenius", max_iter=500, to
         error = to_error(squared_error(norm_A_sq, WtA, WtW, H))
     else:
         error = to_error(_objective(A, W, H, loss, norm_A_sq))
-    if stop_reason in ("max_iter", "time_limit") and max_iter > 0:
-        what = f"max_iter={max_iter}" if stop_reason == "max_iter" else f"time_limit={time_limit}s"
-        warnings.warn(
-            f"nmf stopped at {what} before the error decreased by less than tol={tol} "
-            f"(solver {solver!r}, last error {error:.6g}); increase it to converge further",
-            ConvergenceWarning,
-            stacklevel=2,
-        )
+    if stop_reason in ("max_iter", "time_limit") and max_iter > 0 and tol > 0:
+        if stop_reason == "max_iter":
+            message = (f"nmf stopped at max_iter={max_iter} before the error decreased by "
+                       f"less than tol={tol} (solver {solver!r}, last error {error:.6g}); "
+                       "increase max_iter to converge further")
+        else:
+            message = (f"nmf stopped at time_limit={time_limit}s before the error decreased "
+                       f"by less than tol={tol} (solver {solver!r}, last error {error:.6g})")
+        warnings.warn(message, ConvergenceWarning, stacklevel=2)
     return Factorization(
         W=W, H=H, n_iter=n_iter, converged=stop_reason == "tol", stop_reason=stop_reason,
         error=error, history=History(np.array(seconds), np.array(errors)), solver=solver,
