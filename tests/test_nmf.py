@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import facenmf
+from facenmf.nmf import _init
 from facenmf.nmf._loss import kl_divergence, squared_error
 from facenmf.nmf._nnls import nnls_bpp
 
@@ -119,6 +120,41 @@ def test_nndsvd_is_deterministic_without_seed(faces_like):
     a = fit(faces_like, 5, init="nndsvd", max_iter=5, tol=0)
     b = fit(faces_like, 5, init="nndsvd", max_iter=5, tol=0)
     np.testing.assert_array_equal(a.W, b.W)
+
+
+def test_exact_svd_path_ignores_random_state(faces_like):
+    a = _init.truncated_svd(faces_like, 5, np.random.default_rng(1))
+    b = _init.truncated_svd(faces_like, 5, np.random.default_rng(2))
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_randomized_svd_follows_random_state():
+    # 1600 x 1601: above _EXACT_SVD_MAX on both sides, so NNDSVD takes the randomized SVD,
+    # whose random start now comes from random_state (it was seed 0 whatever the caller
+    # said): the same seed gives the same init, another seed a (slightly) different one.
+    assert _init._EXACT_SVD_MAX < 1600
+    rng = np.random.default_rng(0)
+    A = (rng.random((1600, 8)) @ rng.random((8, 1601)) + 0.1 * rng.random((1600, 1601)))
+    A = A.astype(np.float32)
+    first = {}
+    for seed in (1, 1, 2):
+        U, s, Vt = _init.truncated_svd(A, 5, np.random.default_rng(seed))
+        if seed in first:
+            np.testing.assert_array_equal(U, first[seed][0])
+            np.testing.assert_array_equal(s, first[seed][1])
+        first.setdefault(seed, (U, s, Vt))
+    (U1, s1, _), (U2, s2, _) = first[1], first[2]
+    assert not np.array_equal(U1, U2)
+    np.testing.assert_allclose(s1, s2, rtol=1e-5)
+    np.testing.assert_allclose(np.abs(U1.T @ U2), np.eye(5), atol=1e-4)
+    # Through nmf: max_iter=0 returns the (normalized) initial basis.
+    W = {seed: fit(A, 5, init="nndsvd", max_iter=0, random_state=seed, dtype=np.float32).W
+         for seed in (1, 2)}
+    np.testing.assert_array_equal(
+        W[1], fit(A, 5, init="nndsvd", max_iter=0, random_state=1, dtype=np.float32).W)
+    assert not np.array_equal(W[1], W[2])
+    np.testing.assert_allclose(W[1], W[2], atol=1e-3)
 
 
 def test_randomized_svd_path_matches_exact(monkeypatch):

@@ -13,10 +13,15 @@ INITS = ("random", "nndsvd", "nndsvda", "nndsvdar", "custom")
 _EXACT_SVD_MAX = 1500
 
 
-def truncated_svd(A, rank):
-    """Leading ``rank`` singular triplets of ``A`` (float64), deterministic.
+def truncated_svd(A, rank, rng=None):
+    """Leading ``rank`` singular triplets of ``A`` (float64).
 
-    Returns ``U (n, rank)``, ``s (rank,)``, ``Vt (rank, m)`` with ``s`` descending.
+    Returns ``U (n, rank)``, ``s (rank,)``, ``Vt (rank, m)`` with ``s`` descending. When
+    the smaller side of ``A`` is at most ``_EXACT_SVD_MAX`` they come exactly (and
+    deterministically) from the eigen-decomposition of the Gram matrix; above, from a
+    randomized SVD whose random start is drawn from ``rng`` (a ``numpy.random.Generator``;
+    None means a fresh unseeded one), accurate to rounding for the leading triplets but
+    reproducible only for the same seed.
     """
     n, m = A.shape
     if min(n, m) <= _EXACT_SVD_MAX:
@@ -36,9 +41,9 @@ def truncated_svd(A, rank):
         if left:
             return vecs, s, other * inv[:, None]
         return other * inv[None, :], s, vecs.T
-    # Randomized range finder with power iterations (Halko, Martinsson & Tropp 2011). A fixed
-    # internal seed keeps NNDSVD deterministic whatever random_state is.
-    rng = np.random.default_rng(0)
+    # Randomized range finder with power iterations (Halko, Martinsson & Tropp 2011).
+    if rng is None:
+        rng = np.random.default_rng()
     p = min(min(n, m), rank + 10)
     Q = rng.standard_normal((m, p)).astype(A.dtype)
     Q, _ = np.linalg.qr(A @ Q)
@@ -51,9 +56,9 @@ def truncated_svd(A, rank):
     return U[:, :rank], s[:rank], Vt[:rank]
 
 
-def _nndsvd(A, rank):
+def _nndsvd(A, rank, rng):
     """NNDSVD of Boutsidis & Gallopoulos (2008): non-negative parts of the singular pairs."""
-    U, s, Vt = truncated_svd(A, rank)
+    U, s, Vt = truncated_svd(A, rank, rng)
     n, m = A.shape
     W = np.zeros((n, rank))
     H = np.zeros((rank, m))
@@ -84,14 +89,17 @@ def _nndsvd(A, rank):
 def initialize(A, rank, init, rng, dtype):
     """Initial ``W (n, rank)`` and ``H (rank, m)`` of ``dtype`` for a checked ``A``.
 
-    ``init`` is one of ``INITS`` except ``"custom"`` (handled by the caller).
+    ``init`` is one of ``INITS`` except ``"custom"`` (handled by the caller). ``rng`` (a
+    ``numpy.random.Generator``) draws the random factors, the random fill of
+    ``"nndsvdar"`` and the random start of the randomized SVD (used by the NNDSVD variants
+    when the smaller side of ``A`` exceeds 1500; below, they are deterministic).
     """
     if init == "random":
         avg = np.sqrt(A.mean(dtype=np.float64) / rank)
         W = avg * np.abs(rng.standard_normal((A.shape[0], rank), dtype=dtype))
         H = avg * np.abs(rng.standard_normal((rank, A.shape[1]), dtype=dtype))
         return W.astype(dtype, copy=False), H.astype(dtype, copy=False)
-    W, H = _nndsvd(A, rank)
+    W, H = _nndsvd(A, rank, rng)
     if init == "nndsvda":
         avg = A.mean(dtype=np.float64)
         W[W == 0] = avg
