@@ -161,7 +161,9 @@ def nmf(A, rank, *, solver="hals", init=None, loss="frobenius", max_iter=500, to
         non-negative least squares by block principal pivoting (Kim & Park 2011).
     init : {"nndsvda", "nndsvd", "nndsvdar", "random", "custom"} or None
         Initial factors. None means ``"nndsvda"``, or ``"custom"`` when ``W0`` and ``H0``
-        are given. NNDSVD variants are deterministic when the smaller side of ``A`` is at
+        are given. The built-in ones are scaled by the scalar that brings ``W H`` closest
+        to ``A`` (so their relative error is at most 1); ``W0`` and ``H0`` are used as
+        given. NNDSVD variants are deterministic when the smaller side of ``A`` is at
         most 1500 (exact SVD); above, their randomized SVD, like ``"random"`` and
         ``"nndsvdar"``, uses ``random_state``.
     loss : {"frobenius", "kl"}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._loss import gram
+
 __all__ = ["INITS", "initialize", "truncated_svd"]
 
 INITS = ("random", "nndsvd", "nndsvda", "nndsvdar", "custom")
@@ -86,6 +88,18 @@ def _nndsvd(A, rank, rng):
     return W, H
 
 
+def _scale(A, W, H):
+    """``W`` and ``H`` times ``sqrt(alpha)`` each, ``alpha = <A, WH> / ||WH||²`` (the
+    multiple of ``W H`` closest to ``A``), by the trace trick."""
+    WtA = (W.T.astype(A.dtype) @ A).astype(np.float64)
+    cross = float(np.vdot(H.astype(np.float64), WtA))
+    quad = float(np.vdot(gram(W.T), gram(H)))
+    if cross > 0 and quad > 0:
+        root = np.sqrt(cross / quad)
+        W, H = W * root, H * root
+    return W, H
+
+
 def initialize(A, rank, init, rng, dtype):
     """Initial ``W (n, rank)`` and ``H (rank, m)`` of ``dtype`` for a checked ``A``.
 
@@ -93,20 +107,27 @@ def initialize(A, rank, init, rng, dtype):
     ``numpy.random.Generator``) draws the random factors, the random fill of
     ``"nndsvdar"`` and the random start of the randomized SVD (used by the NNDSVD variants
     when the smaller side of ``A`` exceeds 1500; below, they are deterministic).
+
+    The factors are then scaled by the scalar ``alpha`` that brings ``alpha W H`` closest
+    to ``A`` (``alpha = <A, WH> / ||WH||²``, ``sqrt(alpha)`` on each factor), so that the
+    initial relative error is at most 1. Without it, NNDSVDa's fill (every zero of ``W``
+    and of ``H`` set to ``mean(A)``) adds about ``rank mean(A)² / 4`` to every entry of
+    ``W H``: a relative error of 3 to 8 on faces where the unfilled NNDSVD has 0.3.
     """
     if init == "random":
         avg = np.sqrt(A.mean(dtype=np.float64) / rank)
         W = avg * np.abs(rng.standard_normal((A.shape[0], rank), dtype=dtype))
         H = avg * np.abs(rng.standard_normal((rank, A.shape[1]), dtype=dtype))
-        return W.astype(dtype, copy=False), H.astype(dtype, copy=False)
-    W, H = _nndsvd(A, rank, rng)
-    if init == "nndsvda":
-        avg = A.mean(dtype=np.float64)
-        W[W == 0] = avg
-        H[H == 0] = avg
-    elif init == "nndsvdar":
-        avg = A.mean(dtype=np.float64)
-        zw, zh = W == 0, H == 0
-        W[zw] = avg * rng.random(int(zw.sum())) / 100
-        H[zh] = avg * rng.random(int(zh.sum())) / 100
-    return W.astype(dtype), H.astype(dtype)
+    else:
+        W, H = _nndsvd(A, rank, rng)
+        if init == "nndsvda":
+            avg = A.mean(dtype=np.float64)
+            W[W == 0] = avg
+            H[H == 0] = avg
+        elif init == "nndsvdar":
+            avg = A.mean(dtype=np.float64)
+            zw, zh = W == 0, H == 0
+            W[zw] = avg * rng.random(int(zw.sum())) / 100
+            H[zh] = avg * rng.random(int(zh.sum())) / 100
+    W, H = _scale(A, W, H)
+    return W.astype(dtype, copy=False), H.astype(dtype, copy=False)
