@@ -10,9 +10,11 @@ def frobenius_error(A, W, H):
 
 
 def kl_divergence(A, W, H):
+    """sum(A log(A / WH) - A + WH), the log of the ratio taken as a difference of logs
+    (a subnormal entry of A would make the ratio underflow to 0)."""
     A, WH = A.astype(np.float64), (W @ H).astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        term = np.where(A > 0, A * np.log(A / WH), 0.0)
+        term = np.where(A > 0, A * (np.log(A) - np.log(WH)), 0.0)
     return float(term.sum() - A.sum() + WH.sum())
 
 
@@ -80,3 +82,8 @@ def robust_project_all_faces(A, W, image_shape, keep=0.7, threshold=3.0, max_ite
             H = _project(A, W, mask, H0=H)
             residual = A - W @ H
     return H, mask
+
+
+def relative_kl(A, W, H):
+    """The relative divergence D(A || WH) / sum(A) that nmf reports for loss="kl"."""
+    return kl_divergence(A, W, H) / float(np.sum(A, dtype=np.float64))

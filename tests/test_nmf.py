@@ -11,7 +11,7 @@ from facenmf.nmf._loss import kl_divergence, squared_error
 from facenmf.nmf._nnls import nnls_bpp
 
 from conftest import low_rank, orl_matrix
-from reference import frobenius_error, kkt_violation, nnls_columns
+from reference import frobenius_error, kkt_violation, nnls_columns, relative_kl
 from reference import kl_divergence as kl_reference
 
 SOLVERS = ["hals", "mu", "anls"]
@@ -46,7 +46,7 @@ def test_invariants(faces_like, solver, loss, init):
     assert np.all(np.diff(f.history.seconds) >= 0)
     # The recorded final error is the true error of the returned factors.
     if loss == "kl":
-        assert f.error == pytest.approx(kl_reference(A, f.W, f.H), rel=1e-9)
+        assert f.error == pytest.approx(relative_kl(A, f.W, f.H), rel=1e-9)
     else:
         assert f.error == pytest.approx(frobenius_error(A, f.W, f.H), rel=1e-9)
         # The last exact H step never makes things worse than the last iteration.
@@ -92,6 +92,45 @@ def test_trace_trick_matches_reference(faces_like, dtype, rtol):
     assert fast == pytest.approx(frobenius_error(A, W, H), rel=rtol)
     kl = kl_divergence(A, W @ H, np.finfo(dtype).eps)
     assert kl == pytest.approx(kl_reference(A, W, H), rel=max(rtol, 1e-9))
+
+
+@pytest.mark.parametrize("dtype,tiny", [(np.float32, 1e-44), (np.float64, 1e-323)])
+def test_kl_tiny_entries_do_not_underflow(dtype, tiny):
+    # scikit-learn's test_nmf_underflow: log(a / WH) underflowed to log(0) = -inf for a tiny
+    # positive a, and a KL fit stopped after one iteration at a worse divergence.
+    rng = np.random.default_rng(0)
+    A = np.abs(rng.standard_normal((30, 20))) * 10
+    A[0, 0] = 0
+    W0, H0 = random_init(A, 3, 1)
+    W0 *= 30  # W H about 20 at the start: 1e-44 / 20 underflows to 0 in float32
+    ref = fit(A, 3, solver="mu", loss="kl", W0=W0, H0=H0, dtype=dtype, max_iter=3000)
+    WH = (W0 @ H0).astype(dtype)
+    zero = kl_divergence(A.astype(dtype), WH, np.finfo(dtype).eps)
+    A[0, 0] = tiny
+    assert A.astype(dtype)[0, 0] > 0
+    assert kl_divergence(A.astype(dtype), WH, np.finfo(dtype).eps) == pytest.approx(zero,
+                                                                                  rel=1e-12)
+    got = fit(A, 3, solver="mu", loss="kl", W0=W0, H0=H0, dtype=dtype, max_iter=3000)
+    assert np.isfinite(got.history.error).all()
+    assert got.converged and got.n_iter == ref.n_iter > 10
+    np.testing.assert_allclose(got.history.error, ref.history.error, rtol=1e-6)
+    np.testing.assert_allclose(got.W, ref.W, rtol=1e-4, atol=1e-6)
+
+
+def test_kl_error_is_relative_and_scale_invariant(faces_like):
+    # D(cA || cWH) = c D(A || WH): the reported D / sum(A) does not depend on the scale.
+    W0, H0 = random_init(faces_like, 5, 0)
+    f = fit(faces_like, 5, solver="mu", loss="kl", W0=W0, H0=H0, max_iter=40, tol=0)
+    g = fit(1000 * faces_like, 5, solver="mu", loss="kl", W0=1000 * W0, H0=H0, max_iter=40,
+            tol=0)
+    assert f.error == pytest.approx(kl_reference(faces_like, f.W, f.H) / faces_like.sum(),
+                                    rel=1e-9)
+    assert 0 < f.error < f.history.error[0] < 1
+    np.testing.assert_allclose(g.history.error, f.history.error, rtol=1e-8)
+    assert g.error == pytest.approx(f.error, rel=1e-8)
+    a = fit(faces_like, 5, solver="mu", loss="kl", W0=W0, H0=H0, tol=1e-3)
+    b = fit(1000 * faces_like, 5, solver="mu", loss="kl", W0=1000 * W0, H0=H0, tol=1e-3)
+    assert a.converged and b.converged and a.n_iter == b.n_iter
 
 
 def test_history_error_matches_reference_each_iteration(faces_like):
@@ -295,7 +334,7 @@ def test_history_starts_at_the_error_of_the_initial_factors(faces_like, monkeypa
             random_state=0, dtype=dtype)
     (W0, H0), = made
     assert W0.dtype == H0.dtype == dtype
-    slow = kl_reference if loss == "kl" else frobenius_error
+    slow = relative_kl if loss == "kl" else frobenius_error
     assert f.history.error[0] == pytest.approx(slow(faces_like.astype(dtype), W0, H0),
                                                rel=1e-4 if dtype == np.float32 else 1e-9)
     assert frobenius_error(faces_like, W0, H0) <= 1

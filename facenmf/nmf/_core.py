@@ -12,7 +12,7 @@ from .. import _validation as v
 from ._anls import ANLS
 from ._hals import HALS
 from ._init import INITS, initialize
-from ._loss import kl_divergence, squared_error
+from ._loss import kl_constant, kl_divergence, squared_error
 from ._mu import MU
 from ._project import _project
 
@@ -39,9 +39,11 @@ class History:
     seconds : ndarray of shape (n_iter + 1,)
         Wall-clock seconds since the call to :func:`nmf` started.
     error : ndarray of shape (n_iter + 1,)
-        Relative error ``||A - W H||_F / ||A||_F``, or for ``loss="kl"`` the generalized
-        Kullback-Leibler divergence ``D(A || W H)``. For ``"hals"`` (which extrapolates
-        and keeps the best pair) it is the error of the best factors so far.
+        Relative error ``||A - W H||_F / ||A||_F``, or for ``loss="kl"`` the relative
+        generalized Kullback-Leibler divergence ``D(A || W H) / sum(A)`` (scale invariant,
+        comparable between data sets; 0 for an exact fit). Entry 0 is the error of the
+        initial factors. For ``"hals"`` (which extrapolates and keeps the best pair) it is
+        the error of the best factors so far.
     """
 
     seconds: np.ndarray
@@ -68,7 +70,8 @@ class Factorization:
     stop_reason : str
         ``"tol"``, ``"max_iter"``, ``"time_limit"``, ``"callback"`` or ``"interrupted"``.
     error : float
-        Final relative error (or KL divergence) of ``W @ H``.
+        Final relative error ``||A - W H||_F / ||A||_F`` of the returned factors, or for
+        ``loss="kl"`` their relative KL divergence ``D(A || W H) / sum(A)``.
     history : History
         Seconds and error per iteration.
     solver, init, loss : str
@@ -134,7 +137,7 @@ def _check_args(A, rank, solver, init, loss, max_iter, tol, time_limit, random_s
 
 def _objective(A, W, H, loss, norm_A_sq):
     if loss == "kl":
-        return kl_divergence(A, W @ H, np.finfo(A.dtype).eps)
+        return kl_divergence(A, W @ H, np.finfo(A.dtype).eps, kl_constant(A))
     return squared_error(norm_A_sq, W.T @ A, W.T @ W, H)
 
 
@@ -167,7 +170,8 @@ def nmf(A, rank, *, solver="hals", init=None, loss="frobenius", max_iter=500, to
         most 1500 (exact SVD); above, their randomized SVD, like ``"random"`` and
         ``"nndsvdar"``, uses ``random_state``.
     loss : {"frobenius", "kl"}
-        ``"kl"`` (generalized Kullback-Leibler, Lee & Seung 1999) needs ``solver="mu"``.
+        ``"kl"`` (generalized Kullback-Leibler, Lee & Seung 1999) needs ``solver="mu"``;
+        its error is the relative divergence ``D(A || W H) / sum(A)``.
     max_iter : int
         Maximum outer iterations (each updates W then H).
     tol : float
@@ -242,8 +246,15 @@ def nmf(A, rank, *, solver="hals", init=None, loss="frobenius", max_iter=500, to
     options = {"loss": loss} if SOLVERS[solver] is MU else {}
     state = SOLVERS[solver](A, W, H, norm_A_sq, **options)
 
-    def to_error(obj):
-        return obj if loss == "kl" else float(np.sqrt(obj / norm_A_sq))
+    if loss == "kl":
+        sum_A = float(A.sum(dtype=np.float64))
+
+        def to_error(obj):
+            return obj / sum_A  # relative: D(cA || cWH) = c D(A || WH)
+    else:
+
+        def to_error(obj):
+            return float(np.sqrt(obj / norm_A_sq))
 
     seconds = [time.perf_counter() - start]
     errors = [to_error(_objective(A, W, H, loss, norm_A_sq))]

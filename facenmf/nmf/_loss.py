@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import xlogy
 
-__all__ = ["gram", "squared_error", "kl_divergence"]
+__all__ = ["gram", "squared_error", "kl_constant", "kl_divergence"]
 
 # Terms per float32 partial Gram matrix in gram(), summed in float64: as accurate (about
 # 0.005 eps of the quadratic term) as float64 throughout at a quarter of its extra cost.
 _GRAM_BLOCK = 2048
+# Entries per block of a pass over A (4 MB in float32): the temporaries stay small.
+_BLOCK = 1 << 20
+
+
+def _column_blocks(A):
+    step = max(1, _BLOCK // max(A.shape[0], 1))
+    return (slice(s, s + step) for s in range(0, A.shape[1], step))
 
 
 def gram(X):
@@ -37,13 +45,26 @@ def squared_error(norm_A_sq, WtA, WtW, H, HHt=None):
     return max(norm_A_sq - 2.0 * cross + quad, 0.0)
 
 
-def kl_divergence(A, WH, eps):
-    """Generalized Kullback-Leibler divergence ``sum(A log(A / WH) - A + WH)``.
+def kl_constant(A):
+    """``sum(A log A - A)`` in float64 (``0 log 0 = 0``): the part of the generalized KL
+    divergence that depends on ``A`` only."""
+    return sum(float(xlogy(a, a).sum() - a.sum())
+               for a in (A[:, cols].astype(np.float64) for cols in _column_blocks(A)))
 
-    ``0 log 0 = 0``; ``eps`` keeps ``log`` finite where ``WH`` is 0. Accumulated in float64.
+
+def kl_divergence(A, WH, eps, constant=None):
+    """Generalized Kullback-Leibler divergence ``D(A || WH) = sum(A log(A / WH) - A + WH)``.
+
+    Computed as ``sum(A log A - A) - sum(A log WH) + sum(WH)`` with float64 products and
+    sums: a tiny positive entry of ``A`` (1e-44 in float32, a subnormal in float64) gives a
+    tiny term, where ``log(A / WH)`` would underflow to ``log(0) = -inf``. ``0 log 0 = 0``;
+    ``eps`` keeps ``log WH`` finite where ``WH`` is 0. ``constant`` is :func:`kl_constant`
+    of ``A`` when the caller keeps it.
     """
-    pos = A > 0
-    a = A[pos]
-    ratio = a / np.maximum(WH[pos], eps)
-    return float(np.dot(a.astype(np.float64), np.log(ratio).astype(np.float64))
-                 - A.sum(dtype=np.float64) + WH.sum(dtype=np.float64))
+    if constant is None:
+        constant = kl_constant(A)
+    cross = 0.0
+    for cols in _column_blocks(A):
+        log_wh = np.log(np.maximum(WH[:, cols], eps))
+        cross += float(np.einsum("ij,ij->", A[:, cols], log_wh, dtype=np.float64))
+    return max(constant - cross + float(WH.sum(dtype=np.float64)), 0.0)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._loss import kl_divergence, squared_error
+from ._loss import kl_constant, kl_divergence, squared_error
 
 __all__ = ["MU"]
 
@@ -31,6 +31,7 @@ class MU:
         # multiplicative updates).
         self.eps = np.finfo(A.dtype).tiny * 1e6 if loss == "frobenius" else np.finfo(A.dtype).eps
         self.WH = None
+        self.kl_constant = kl_constant(A) if loss == "kl" else None
 
     def step(self):
         return self._step_frobenius() if self.loss == "frobenius" else self._step_kl()
@@ -58,7 +59,7 @@ class MU:
         W *= (R @ H.T) / np.maximum(H.sum(axis=1), eps)[None, :]
         np.dot(W, H, out=WH)
         self.WH = WH
-        return kl_divergence(A, WH, eps)
+        return kl_divergence(A, WH, eps, self.kl_constant)
 
     def factors(self):
         return self.W, self.H
