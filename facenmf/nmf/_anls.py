@@ -10,31 +10,52 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._loss import squared_error
+from ._loss import gram, residual_error, squared_error
 from ._nnls import nnls_bpp
 
 __all__ = ["ANLS"]
 
 
 class ANLS:
-    """State of an ANLS fit of ``A ≈ W H`` (Frobenius loss)."""
+    """State of an ANLS fit of ``A ≈ W H`` (Frobenius loss).
+
+    ``exact = True`` computes the objective from the residual instead of the trace trick.
+    """
 
     losses = ("frobenius",)
     improved = True  # every step is a plain descent step
+    exact = False
 
     def __init__(self, A, W, H, norm_A_sq):
         self.A, self.norm_A_sq = A, norm_A_sq
         self.Wt = np.ascontiguousarray(W.T)
         self.H = np.ascontiguousarray(H)
+        self.HHt = gram(self.H)
+        self.previous = None  # the factors before the last step (new arrays each step)
 
     def step(self):
         A, dt = self.A, self.A.dtype
         H = self.H
-        self.Wt = nnls_bpp(H @ H.T, H @ A.T, passive=self.Wt > 0).astype(dt)
+        self.previous = (self.Wt, H)
+        self.Wt = nnls_bpp(self.HHt, H @ A.T, passive=self.Wt > 0).astype(dt)
         Wt = self.Wt
-        WtA, WtW = Wt @ A, Wt @ Wt.T
+        WtA, WtW = Wt @ A, gram(Wt)
         self.H = nnls_bpp(WtW, WtA, passive=H > 0).astype(dt)
-        return squared_error(self.norm_A_sq, WtA, WtW, self.H)
+        self.HHt = gram(self.H)
+        if self.exact:
+            return residual_error(A, Wt.T, self.H)
+        return squared_error(self.norm_A_sq, WtA, WtW, self.H, self.HHt)
+
+    def objective(self):
+        """Objective of the current factors from the residual (exact)."""
+        return residual_error(self.A, self.Wt.T, self.H)
+
+    def previous_objective(self):
+        """Exact objective of the factors before the last step (None before the first)."""
+        if self.previous is None:
+            return None
+        Wt, H = self.previous
+        return residual_error(self.A, Wt.T, H)
 
     def factors(self):
         return self.Wt.T, self.H

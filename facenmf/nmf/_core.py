@@ -12,16 +12,20 @@ from .. import _validation as v
 from ._anls import ANLS
 from ._hals import HALS
 from ._init import INITS, initialize
-from ._loss import kl_constant, kl_divergence, squared_error
+from ._loss import kl_constant, kl_divergence, residual_error, rounding_bound
 from ._mu import MU
 from ._project import _project
 
 __all__ = ["nmf", "Factorization", "History", "ConvergenceWarning", "SOLVERS", "LOSSES"]
 
 #: Solvers by name. A solver is a class built from ``(A, W, H, norm_A_sq, **options)``
-#: with ``step() -> objective``, ``factors() -> (W, H)``, a ``losses`` tuple and an
-#: ``improved`` flag (False after a step that only restarted an extrapolation: such a step
-#: does not count for the ``tol`` test).
+#: with ``step() -> objective``, ``factors() -> (W, H)``, ``objective() -> objective``
+#: (exact: from the residual, of the current factors), ``previous_objective()`` (the same
+#: for the factors before the last step, or None if not kept), a ``losses`` tuple, an
+#: ``improved``
+#: flag (False after a step that only restarted an extrapolation: such a step does not
+#: count for the ``tol`` test) and an ``exact`` flag (set by :func:`nmf` near convergence:
+#: ``step`` then returns exact objectives instead of the trace trick's).
 SOLVERS = {"hals": HALS, "mu": MU, "anls": ANLS}
 LOSSES = ("frobenius", "kl")
 
@@ -71,7 +75,8 @@ class Factorization:
         ``"tol"``, ``"max_iter"``, ``"time_limit"``, ``"callback"`` or ``"interrupted"``.
     error : float
         Final relative error ``||A - W H||_F / ||A||_F`` of the returned factors, or for
-        ``loss="kl"`` their relative KL divergence ``D(A || W H) / sum(A)``.
+        ``loss="kl"`` their relative KL divergence ``D(A || W H) / sum(A)``; computed
+        exactly (from the residual), in float64.
     history : History
         Seconds and error per iteration.
     solver, init, loss : str
@@ -135,10 +140,9 @@ def _check_args(A, rank, solver, init, loss, max_iter, tol, time_limit, random_s
     return A, rank, init, max_iter, tol, time_limit, rng, callback, W0, H0, dtype
 
 
-def _objective(A, W, H, loss, norm_A_sq):
-    if loss == "kl":
-        return kl_divergence(A, W @ H, np.finfo(A.dtype).eps, kl_constant(A))
-    return squared_error(norm_A_sq, W.T @ A, W.T @ W, H)
+# The tol test trusts the trace trick while its rounding error is below this fraction of
+# the decrease that tol allows; beyond, the error is computed from the residual.
+_TRUSTED_NOISE = 0.1
 
 
 def nmf(A, rank, *, solver="hals", init=None, loss="frobenius", max_iter=500, tol=1e-4,
@@ -166,8 +170,8 @@ def nmf(A, rank, *, solver="hals", init=None, loss="frobenius", max_iter=500, to
         Initial factors. None means ``"nndsvda"``, or ``"custom"`` when ``W0`` and ``H0``
         are given. The built-in ones are scaled by the scalar that brings ``W H`` closest
         to ``A`` (so their relative error is at most 1); ``W0`` and ``H0`` are used as
-        given. NNDSVD variants are deterministic when the smaller side of ``A`` is at
-        most 1500 (exact SVD); above, their randomized SVD, like ``"random"`` and
+        given. NNDSVD variants are deterministic when the smaller side of ``A`` is at most
+        1500 (exact SVD); above, their randomized SVD, like ``"random"`` and
         ``"nndsvdar"``, uses ``random_state``.
     loss : {"frobenius", "kl"}
         ``"kl"`` (generalized Kullback-Leibler, Lee & Seung 1999) needs ``solver="mu"``;
@@ -220,8 +224,16 @@ def nmf(A, rank, *, solver="hals", init=None, loss="frobenius", max_iter=500, to
     -----
     Pressing Ctrl-C (KeyboardInterrupt) during the fit returns the factors reached so far
     with ``converged=False`` and ``stop_reason="interrupted"``; every solver only lowers
-    the objective, so they are the best so far. The error is computed each iteration by the
-    trace trick from ``WᵀA``, ``WᵀW`` and ``HHᵀ``, never forming ``A - W H``.
+    the objective, so they are the best so far.
+
+    The Frobenius error is computed each iteration by the trace trick from ``WᵀA`` and the
+    Gram matrices ``WᵀW``, ``HHᵀ`` (accumulated in float64), never forming ``A - W H``.
+    Its rounding error is bounded (about ``eps / error`` relative); when an iteration's
+    decrease is within that bound of ``tol``, which happens in float32 fits that reach a
+    small error, the error of that and every later iteration is computed from the
+    residual ``A - W H`` instead (one more product per iteration), so that the stop test
+    and ``history`` near convergence measure the fit, not rounding. The initial and the
+    final errors are always computed from the residual.
 
     Examples
     --------
@@ -250,31 +262,54 @@ def nmf(A, rank, *, solver="hals", init=None, loss="frobenius", max_iter=500, to
         sum_A = float(A.sum(dtype=np.float64))
 
         def to_error(obj):
-            return obj / sum_A  # relative: D(cA || cWH) = c D(A || WH)
+            return obj / sum_A
+
+        def noise(err):
+            return 0.0  # computed from W H directly: no cancellation to bound
     else:
+        bound = rounding_bound(norm_A_sq, dtype)
 
         def to_error(obj):
             return float(np.sqrt(obj / norm_A_sq))
 
+        def noise(err):
+            # Rounding bound of a trace-trick error: d(err) = d(obj) / (2 err ||A||²).
+            return bound / (2.0 * err * norm_A_sq) if err > 0 else np.inf
+
     seconds = [time.perf_counter() - start]
-    errors = [to_error(_objective(A, W, H, loss, norm_A_sq))]
+    errors = [to_error(state.objective())]
+    exact = loss == "kl"
     stop_reason, n_iter = "max_iter", 0
     try:
         for n_iter in range(1, max_iter + 1):
             err = to_error(state.step())
+            prev = errors[-1]
+            met = False
+            if tol > 0 and state.improved:
+                margin = 0.0 if exact else noise(prev) + noise(err)
+                if prev - err <= tol * prev + margin:
+                    if margin <= _TRUSTED_NOISE * tol * prev:
+                        met = True
+                    else:
+                        # A candidate stop within rounding noise of tol: from now on the
+                        # error comes from the residual, so that the stop test measures
+                        # the fit. The test needs two exact errors: this step's and the
+                        # previous one's if the solver kept its factors, else the next.
+                        exact = state.exact = True
+                        err = to_error(state.objective())
+                        before = state.previous_objective()
+                        if before is not None:
+                            prev = errors[-1] = to_error(before)
+                            met = prev - err <= tol * prev
             seconds.append(time.perf_counter() - start)
             errors.append(err)
-            prev = errors[-2]
             if callback is not None:
                 W, H = state.factors()
                 answer = callback(n_iter, W, H, err)
                 if answer is not None and not answer:
                     stop_reason = "callback"
                     break
-            if tol > 0 and state.improved and (prev - err) <= tol * prev:
-                stop_reason = "tol"
-                break
-            if err == 0.0:
+            if met or err == 0.0:
                 stop_reason = "tol"
                 break
             if time_limit is not None and seconds[-1] >= time_limit:
@@ -286,10 +321,10 @@ def nmf(A, rank, *, solver="hals", init=None, loss="frobenius", max_iter=500, to
     W, H = state.factors()
     W, H = _normalize(np.ascontiguousarray(W), np.array(H, order="C"))
     if loss == "frobenius":
-        H, WtA, WtW = _project(A, W, H0=H, return_products=True)
-        error = to_error(squared_error(norm_A_sq, WtA, WtW, H))
+        H = _project(A, W, H0=H)
+        error = to_error(residual_error(A, W, H))
     else:
-        error = to_error(_objective(A, W, H, loss, norm_A_sq))
+        error = to_error(kl_divergence(A, W @ H, np.finfo(dtype).eps, kl_constant(A)))
     if stop_reason in ("max_iter", "time_limit") and max_iter > 0 and tol > 0:
         if stop_reason == "max_iter":
             message = (f"nmf stopped at max_iter={max_iter} before the error decreased by "

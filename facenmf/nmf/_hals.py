@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._loss import squared_error
+from ._loss import gram, residual_error, squared_error
 
 __all__ = ["HALS", "sweep", "scaled_system"]
 
@@ -33,15 +33,18 @@ __all__ = ["HALS", "sweep", "scaled_system"]
 _ROW_OVERHEAD = 100_000
 
 
-def scaled_system(G):
+def scaled_system(G, dtype=None):
     """``(Gz, inv)``: ``G`` with rows divided by its diagonal and the diagonal zeroed, and
-    the inverse diagonal (0 where the diagonal is 0: that row of X is left alone)."""
+    the inverse diagonal (0 where the diagonal is 0: that row of X is left alone), both of
+    ``dtype`` (default ``G``'s)."""
     diag = np.diagonal(G)
     inv = np.zeros_like(diag)
     np.divide(1, diag, out=inv, where=diag > 0)
     Gz = G * inv[:, None]
     np.fill_diagonal(Gz, 0)
-    return Gz, inv
+    if dtype is None:
+        return Gz, inv
+    return Gz.astype(dtype, copy=False), inv.astype(dtype, copy=False)
 
 
 def sweep(X, Cs, Gz, inv, n_sweeps, eps, buf, old):
@@ -83,7 +86,13 @@ class HALS:
     error rises, the step restarts from the plain iterate, ``beta_max`` becomes the failed
     ``beta`` and ``beta`` shrinks by ``eta`` (Ang & Gillis 2019). The state keeps the best
     pair seen, so the reported error never rises. ``extrapolate=False`` gives plain
-    accelerated HALS.
+    accelerated HALS, whose every step is a descent step.
+
+    After :meth:`step`, ``error`` is the objective of the step's own pair (with
+    extrapolation on, the pair made from the extrapolated ``W``; it may be above
+    ``best_error``, and then the step was a restart: ``improved`` is False). Setting
+    ``exact = True`` computes the objective from the residual (:func:`residual_error`)
+    instead of the trace trick, at the cost of one more product per step.
 
     References
     ----------
@@ -93,6 +102,7 @@ class HALS:
 
     losses = ("frobenius",)
     improved = True  # False after a step whose extrapolation failed (a restart)
+    exact = False  # objective from the residual instead of the trace trick
 
     def __init__(self, A, W, H, norm_A_sq, *, alpha=0.5, eps=0.1, extrapolate=True,
                  beta=0.3, eta=1.5, gamma=1.01, gamma_bar=1.005):
@@ -104,7 +114,7 @@ class HALS:
         self.H = np.ascontiguousarray(H)
         self.Cw = np.empty((k, n), dt)
         self.WtA = np.empty((k, m), dt)
-        self.HHt = self.H @ self.H.T
+        self.HHt = gram(self.H)
         self.buf_w, self.buf_h = np.empty(n, dt), np.empty(m, dt)
         self.old_w, self.old_h = np.empty((k, n), dt), np.empty((k, m), dt)
         # Cost of a product in sweeps (Gillis & Glineur's rho). A sweep costs k row updates
@@ -118,8 +128,11 @@ class HALS:
         self.eta, self.gamma, self.gamma_bar = eta, gamma, gamma_bar
         # Previous plain iterates (None until the first step) and the best pair so far.
         self.Wt_prev = self.H_prev = None
-        self.best_error = np.inf
-        self.best = (self.Wt, self.H)
+        self.error = self.best_error = np.inf
+        # The best pair, and the one it replaced (None while the best is the initial pair,
+        # whose arrays the first step updates in place).
+        self.best, self.replaced = (self.Wt, self.H), None
+        self._owned = False
 
     def _extrapolated(self, X, prev):
         """``max(0, X + beta (X - prev))`` written into ``prev``'s buffer (returned)."""
@@ -129,8 +142,8 @@ class HALS:
         return np.maximum(prev, 0, out=prev)
 
     def step(self):
-        A, Wt, H = self.A, self.Wt, self.H
-        Gz, inv = scaled_system(self.HHt)
+        A, Wt, H, dt = self.A, self.Wt, self.H, self.A.dtype
+        Gz, inv = scaled_system(self.HHt, dt)
         # C / diag(G) for the W update, folded into the product: (D⁻¹ H) Aᵀ.
         np.dot(H * inv[:, None], A.T, out=self.Cw)
         sweep(Wt, self.Cw, Gz, inv, self.inner_w, self.eps, self.buf_w, self.old_w)
@@ -138,19 +151,24 @@ class HALS:
         if self.extrapolate and self.Wt_prev is not None:
             Wt = self._extrapolated(Wn, self.Wt_prev)
         np.dot(Wt, A, out=self.WtA)
-        WtW = Wt @ Wt.T
-        Gz, inv = scaled_system(WtW)
+        WtW = gram(Wt)
+        Gz, inv = scaled_system(WtW, dt)
         sweep(H, self.WtA * inv[:, None], Gz, inv, self.inner_h, self.eps, self.buf_h,
               self.old_h)
-        HHt = H @ H.T
-        error = squared_error(self.norm_A_sq, self.WtA, WtW, H, HHt)
+        HHt = gram(H)
+        if self.exact:
+            error = residual_error(A, Wt.T, H)
+        else:
+            error = squared_error(self.norm_A_sq, self.WtA, WtW, H, HHt)
+        self.error = error
         if not self.extrapolate:
             self.HHt, self.best_error, self.best = HHt, error, (Wt, H)
             return error
         self.improved = improved = error < self.best_error
         if improved:
             self.best_error = error
-            self.best = (Wt.copy(), H.copy())
+            self.replaced = self.best if self._owned else None
+            self.best, self._owned = (Wt.copy(), H.copy()), True
             self.beta = min(self.beta_max, self.gamma * self.beta)
             self.beta_max = min(1.0, self.gamma_bar * self.beta_max)
         else:
@@ -164,11 +182,28 @@ class HALS:
         self.Wt, self.Wt_prev = Wt, Wn
         if improved and self.H_prev is not None:
             self.H = self._extrapolated(H, self.H_prev)
-            HHt = self.H @ self.H.T
+            HHt = gram(self.H)
         else:
             self.H = H.copy()
         self.H_prev, self.HHt = H, HHt
         return self.best_error
+
+    def objective(self):
+        """Objective of :meth:`factors` from the residual (exact); it becomes the best
+        error the next steps are compared with."""
+        Wt, H = self.best
+        self.best_error = residual_error(self.A, Wt.T, H)
+        if not self.extrapolate:
+            self.error = self.best_error
+        return self.best_error
+
+    def previous_objective(self):
+        """Exact objective of the best pair before the last improving step, or None when it
+        is not kept (without extrapolation, or before the second improvement)."""
+        if not self.extrapolate or self.replaced is None:
+            return None
+        Wt, H = self.replaced
+        return residual_error(self.A, Wt.T, H)
 
     def factors(self):
         Wt, H = self.best

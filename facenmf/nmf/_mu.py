@@ -13,16 +13,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._loss import kl_constant, kl_divergence, squared_error
+from ._loss import gram, kl_constant, kl_divergence, residual_error, squared_error
 
 __all__ = ["MU"]
 
 
 class MU:
-    """State of a multiplicative-update fit of ``A ≈ W H``."""
+    """State of a multiplicative-update fit of ``A ≈ W H``.
+
+    ``exact = True`` computes the Frobenius objective from the residual instead of the
+    trace trick (the KL divergence is always computed from ``W H``).
+    """
 
     losses = ("frobenius", "kl")
     improved = True  # every step is a plain descent step
+    exact = False
 
     def __init__(self, A, W, H, norm_A_sq, *, loss="frobenius"):
         self.A, self.norm_A_sq, self.loss = A, norm_A_sq, loss
@@ -37,16 +42,18 @@ class MU:
         return self._step_frobenius() if self.loss == "frobenius" else self._step_kl()
 
     def _step_frobenius(self):
-        A, W, H, eps = self.A, self.W, self.H, self.eps
+        A, W, H, eps, dt = self.A, self.W, self.H, self.eps, self.A.dtype
         AHt = A @ H.T
-        denom = W @ (H @ H.T)
+        denom = W @ gram(H).astype(dt)
         denom += eps
         W *= AHt / denom
         WtA = W.T @ A
-        WtW = W.T @ W
-        denom = WtW @ H
+        WtW = gram(W.T)
+        denom = WtW.astype(dt) @ H
         denom += eps
         H *= WtA / denom
+        if self.exact:
+            return residual_error(A, W, H)
         return squared_error(self.norm_A_sq, WtA, WtW, H)
 
     def _step_kl(self):
@@ -60,6 +67,17 @@ class MU:
         np.dot(W, H, out=WH)
         self.WH = WH
         return kl_divergence(A, WH, eps, self.kl_constant)
+
+    def objective(self):
+        """Objective of the current factors, exact (from the residual, or ``W H``)."""
+        if self.loss == "kl":
+            WH = self.WH if self.WH is not None else self.W @ self.H
+            return kl_divergence(self.A, WH, self.eps, self.kl_constant)
+        return residual_error(self.A, self.W, self.H)
+
+    def previous_objective(self):
+        """None: the updates are in place, the previous factors are not kept."""
+        return None
 
     def factors(self):
         return self.W, self.H
