@@ -87,3 +87,27 @@ def robust_project_all_faces(A, W, image_shape, keep=0.7, threshold=3.0, max_ite
 def relative_kl(A, W, H):
     """The relative divergence D(A || WH) / sum(A) that nmf reports for loss="kl"."""
     return kl_divergence(A, W, H) / float(np.sum(A, dtype=np.float64))
+
+
+def hals_sweep(X, C, G):
+    """One HALS sweep, obviously: for each row j in turn (G[j, j] > 0), the exact minimizer
+    of 0.5 tr(Xᵀ G X) - tr(Cᵀ X) over X[j] >= 0 with the other rows fixed. Returns a copy."""
+    X, C, G = (x.astype(np.float64).copy() for x in (X, C, G))
+    for j in range(X.shape[0]):
+        if G[j, j] <= 0:
+            continue
+        others = [i for i in range(X.shape[0]) if i != j]
+        X[j] = np.maximum(0.0, (C[j] - G[j, others] @ X[others]) / G[j, j])
+    return X
+
+
+def hals_step(A, W, H, n_sweeps_w, n_sweeps_h):
+    """One outer HALS iteration without extrapolation or early stop: ``n_sweeps_w`` sweeps
+    over the columns of W (H fixed), then ``n_sweeps_h`` over the rows of H (new W fixed)."""
+    A, W, H = (x.astype(np.float64) for x in (A, W, H))
+    Wt = W.T
+    for _ in range(n_sweeps_w):
+        Wt = hals_sweep(Wt, H @ A.T, H @ H.T)
+    for _ in range(n_sweeps_h):
+        H = hals_sweep(H, Wt @ A, Wt @ Wt.T)
+    return Wt.T, H

@@ -6,12 +6,14 @@ import numpy as np
 import pytest
 
 import facenmf
-from facenmf.nmf import _core, _init
+from facenmf.nmf import _core, _hals, _init
+from facenmf.nmf._hals import HALS, scaled_system, sweep
 from facenmf.nmf._loss import gram, kl_divergence, residual_error, rounding_bound, squared_error
 from facenmf.nmf._nnls import nnls_bpp
 
 from conftest import low_rank, orl_matrix
-from reference import frobenius_error, kkt_violation, nnls_columns, relative_kl
+from reference import (frobenius_error, hals_step, hals_sweep, kkt_violation, nnls_columns,
+                       relative_kl)
 from reference import kl_divergence as kl_reference
 
 SOLVERS = ["hals", "mu", "anls"]
@@ -61,14 +63,19 @@ def test_invariants(faces_like, solver, loss, init):
         assert f.error <= f.history.error[-1] * (1 + 1e-12)
 
 
-@pytest.mark.parametrize("solver,loss", SOLVER_LOSS)
+@pytest.mark.parametrize("solver,loss", [("mu", "frobenius"), ("mu", "kl"), ("anls", "frobenius")])
 @pytest.mark.parametrize("init", INITS)
 def test_objective_never_increases(faces_like, solver, loss, init):
+    # mu and anls record their plain iterates (hals records the best pair so far, which
+    # cannot rise by construction: its plain iterates are tested on the HALS class below).
+    slow = relative_kl if loss == "kl" else frobenius_error
+    seen = []
     f = fit(faces_like, 6, solver=solver, loss=loss, init=init, max_iter=80, tol=0,
-            random_state=3)
-    err = f.history.error
+            random_state=3, callback=lambda it, W, H, err: seen.append(slow(faces_like, W, H)))
+    ref = np.array(seen)
+    np.testing.assert_allclose(f.history.error[1:], ref, rtol=1e-9)
     # Every solver here is monotone in exact arithmetic; allow float64 rounding only.
-    assert np.all(np.diff(err) <= 1e-10 * err[:-1]), np.diff(err).max()
+    assert np.all(np.diff(ref) <= 1e-10 * ref[:-1]), np.diff(ref).max()
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -645,6 +652,108 @@ def test_as_good_as_scikit_learn(faces_like):
     H = facenmf.project(faces_like, basis)
     sk_H = sk.transform(X).T
     assert frobenius_error(faces_like, basis, H) <= frobenius_error(faces_like, basis, sk_H) + 1e-12
+
+
+def hals_state(A, init, rank=6, **options):
+    W, H = _init.initialize(A, rank, init, np.random.default_rng(0), np.float64)
+    return HALS(A, W, H, float(np.sum(A * A)), **options)
+
+
+def test_hals_sweep_matches_reference():
+    rng = np.random.default_rng(0)
+    B = rng.random((40, 7))
+    G = B.T @ B
+    G[3] = G[:, 3] = 0  # a dead row (zero basis image): left alone
+    C = 5 * rng.standard_normal((7, 30))  # mixed signs: some entries clip to zero
+    X = rng.random((7, 30))
+    Gz, inv = scaled_system(G)
+    for n_sweeps in (1, 3):
+        fast = X.copy()
+        done = sweep(fast, C * inv[:, None], Gz, inv, n_sweeps, 0.0, np.empty(30),
+                     np.empty((7, 30)))
+        slow = X
+        for _ in range(done):
+            slow = hals_sweep(slow, C, G)
+        assert done == n_sweeps
+        np.testing.assert_allclose(fast, slow, rtol=1e-12, atol=1e-12)
+        assert (fast == 0).any() and np.array_equal(fast[3], X[3])
+
+
+@pytest.mark.parametrize("init", INITS)
+def test_hals_plain_step_matches_reference(faces_like, init):
+    # alpha=50 asks for several sweeps per factor; eps=0 runs them all.
+    state = hals_state(faces_like, init, extrapolate=False, eps=0.0, alpha=50)
+    assert state.inner_w > 1 and state.inner_h > 1
+    for _ in range(3):
+        W, H = (x.copy() for x in state.factors())
+        state.step()
+        slow = hals_step(faces_like, W, H, state.inner_w, state.inner_h)
+        for x, y in zip(state.factors(), slow):
+            np.testing.assert_allclose(x, y, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("init", INITS)
+def test_hals_plain_iterates_never_increase(faces_like, init):
+    # Without extrapolation every HALS step is a descent step: the true objective of each
+    # plain iterate (not a best-so-far record) never rises.
+    state = hals_state(faces_like, init, extrapolate=False)
+    norm = np.linalg.norm(faces_like)
+    errors = [frobenius_error(faces_like, *state.factors())]
+    for _ in range(80):
+        objective = state.step()
+        errors.append(frobenius_error(faces_like, *state.factors()))
+        assert state.improved
+        assert np.sqrt(objective) / norm == pytest.approx(errors[-1], rel=1e-9)
+    errors = np.array(errors)
+    assert np.all(np.diff(errors) <= 1e-12 * errors[:-1]), np.diff(errors).max()
+    assert errors[-1] < 0.8 * errors[0]
+
+
+@pytest.mark.parametrize("init", INITS)
+def test_hals_extrapolation_restarts_and_keeps_the_best_pair(faces_like, monkeypatch, init):
+    # With exact=True each step's own pair (extrapolated W, new H) goes through
+    # residual_error: a spy gives its true error independently of the solver.
+    pairs = []
+    real = _hals.residual_error
+
+    def spy(A, W, H):
+        pairs.append(frobenius_error(A, W, H))
+        return real(A, W, H)
+
+    monkeypatch.setattr(_hals, "residual_error", spy)
+    state = hals_state(faces_like, init)
+    state.exact = True
+    norm = np.linalg.norm(faces_like)
+    best, restarts = np.inf, 0
+    for _ in range(150):  # restarts begin after about 80 steps on this data
+        beta, beta_max = state.beta, state.beta_max
+        kept = [x.copy() for x in state.factors()]
+        pairs.clear()
+        reported = np.sqrt(state.step()) / norm
+        (pair,) = pairs
+        assert np.sqrt(state.error) / norm == pytest.approx(pair, rel=1e-9)
+        if state.improved:
+            # An improvement (to rounding): the pair becomes the best, beta grows.
+            assert pair <= best * (1 + 1e-9)
+            assert reported == pytest.approx(pair, rel=1e-9)
+            assert state.beta == pytest.approx(min(beta_max, state.gamma * beta), rel=1e-12)
+            assert state.beta_max == pytest.approx(min(1.0, state.gamma_bar * beta_max),
+                                                   rel=1e-12)
+        else:
+            # The extrapolated pair is no better: a restart that keeps the best pair.
+            restarts += 1
+            assert pair >= best * (1 - 1e-9)
+            assert reported == best
+            assert state.beta == pytest.approx(beta / state.eta, rel=1e-12)
+            assert state.beta_max == beta
+            for x, y in zip(state.factors(), kept):
+                np.testing.assert_array_equal(x, y)
+        assert reported <= best
+        # The reported error is the true error of the returned (best) factors.
+        assert reported == pytest.approx(frobenius_error(faces_like, *state.factors()),
+                                         rel=1e-9)
+        best = reported
+    assert restarts > 0
 
 
 @pytest.mark.slow
