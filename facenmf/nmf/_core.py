@@ -231,9 +231,11 @@ def nmf(A, rank, *, solver="hals", init=None, loss="frobenius", max_iter=500, to
     Its rounding error is bounded (about ``eps / error`` relative); when an iteration's
     decrease is within that bound of ``tol``, which happens in float32 fits that reach a
     small error, the error of that and every later iteration is computed from the
-    residual ``A - W H`` instead (one more product per iteration), so that the stop test
-    and ``history`` near convergence measure the fit, not rounding. The initial and the
-    final errors are always computed from the residual.
+    residual ``A - W H`` instead (one more product per iteration; for ``"hals"`` and
+    ``"anls"``, whose previous factors are kept, the previous entry of ``history`` is
+    recomputed too, so it may differ from the value the callback saw by that rounding),
+    so that the stop test and ``history`` near convergence measure the fit, not rounding.
+    The initial and the final errors are always computed from the residual.
 
     Examples
     --------
