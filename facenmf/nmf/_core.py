@@ -22,10 +22,9 @@ __all__ = ["nmf", "Factorization", "History", "ConvergenceWarning", "SOLVERS", "
 #: with ``step() -> objective``, ``factors() -> (W, H)``, ``objective() -> objective``
 #: (exact: from the residual, of the current factors), ``previous_objective()`` (the same
 #: for the factors before the last step, or None if not kept), a ``losses`` tuple, an
-#: ``improved``
-#: flag (False after a step that only restarted an extrapolation: such a step does not
-#: count for the ``tol`` test) and an ``exact`` flag (set by :func:`nmf` near convergence:
-#: ``step`` then returns exact objectives instead of the trace trick's).
+#: ``improved`` flag (False after a step that only restarted an extrapolation: such a step
+#: does not count for the ``tol`` test) and an ``exact`` flag (set by :func:`nmf` near
+#: convergence: ``step`` then returns exact objectives instead of the trace trick's).
 SOLVERS = {"hals": HALS, "mu": MU, "anls": ANLS}
 LOSSES = ("frobenius", "kl")
 
