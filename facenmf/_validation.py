@@ -21,7 +21,14 @@ __all__ = [
     "check_nonnegative_matrix",
     "check_mask",
     "check_path",
+    "check_figure_path",
+    "FIGURE_FORMATS",
 ]
+
+#: Figure formats by file extension: what matplotlib writes (and ``facenmf.view`` saves).
+FIGURE_FORMATS = {".png": "png", ".pdf": "pdf", ".svg": "svg", ".jpg": "jpeg",
+                  ".jpeg": "jpeg", ".eps": "eps", ".ps": "ps", ".tif": "tiff",
+                  ".tiff": "tiff", ".webp": "webp"}
 
 
 def _type_name(value) -> str:
@@ -178,3 +185,14 @@ def check_path(name: str, value):
     if not isinstance(value, (str, os.PathLike)):
         raise TypeError(f"{name}: expected a str or os.PathLike, got {_type_name(value)}")
     return Path(value)
+
+
+def check_figure_path(name: str, value):
+    """Return ``(Path, format)`` for a figure file; its extension names the format."""
+    path = check_path(name, value)
+    fmt = FIGURE_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        found = f"'{path.suffix}'" if path.suffix else "no extension"
+        raise ValueError(f"{name}: {path}: expected a figure file ending in "
+                         f"{', '.join(sorted(FIGURE_FORMATS))}, got {found}")
+    return path, fmt

@@ -21,14 +21,10 @@ import numpy as np
 
 from . import __version__, recognition
 from ._atomic import atomic_write, check_not_input, check_output
+from ._validation import check_figure_path
 from .data import list_images, load_faces
 from .nmf import (INITS, LOSSES, NMF, SOLVERS, ConvergenceWarning, load_model, robust_project,
                   save_model)
-
-#: Figure formats by file extension (what matplotlib writes).
-FIGURE_FORMATS = {".png": "png", ".pdf": "pdf", ".svg": "svg", ".jpg": "jpeg",
-                  ".jpeg": "jpeg", ".eps": "eps", ".ps": "ps", ".tif": "tiff",
-                  ".tiff": "tiff", ".webp": "webp"}
 
 #: A robust reconstruction that ignores more than this fraction of a face's pixels is
 #: flagged: past half, the "outliers" are the majority and the basis no longer explains
@@ -115,7 +111,7 @@ def _cli_words(message, parser):
             value = value[1:-1]
         return f"{opt} {value}".rstrip()
 
-    message = re.sub(r"\bselect\(([^()]*)\)", r"\1", message)
+    message = re.sub(r"\b(?:\w+\.)?select\(([^()]*)\)", r"\1", message)
     message = re.sub(r"\b([a-z_]+)=(\([^()]*\)|'[^']*'|\"[^\"]*\"|[\w.+-]*)", assignment,
                      message)
     head = re.match(r"^([a-z_]+): ", message)
@@ -136,11 +132,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
 # -- outputs, checked before the work ----------------------------------------------------
 def _figure_path(path, option):
     """A figure's path, checked; its format comes from the extension."""
-    path = Path(path)
-    if path.suffix.lower() not in FIGURE_FORMATS:
-        found = f"'{path.suffix}'" if path.suffix else "no extension"
-        raise ValueError(f"{option}: {path}: expected a figure file ending in "
-                         f"{', '.join(sorted(FIGURE_FORMATS))}, got {found}")
+    path, _ = check_figure_path(option, path)
     return check_output(path, option, make_parents=True)
 
 
@@ -154,11 +146,9 @@ def _save_model(path, model):
 
 
 def _figure(draw, path, *args, **kwargs):
-    """Draw a figure with ``draw`` and save it at ``path`` in its extension's format."""
+    """Draw a figure with ``draw`` (a ``facenmf.view`` function) into ``path``."""
     _make_parent(path)
-    fig = draw(*args, **kwargs)
-    with atomic_write(path) as fh:
-        fig.savefig(fh, format=FIGURE_FORMATS[Path(path).suffix.lower()], dpi="figure")
+    draw(*args, path=path, **kwargs)
     return path
 
 

@@ -161,14 +161,15 @@ def _suptitle(fig, text, fontsize):
 
 # -- saving ------------------------------------------------------------------------------
 def _finish(fig, path):
-    """Save ``fig`` as a PNG at ``path`` (if given) without ever leaving a partial file."""
+    """Save ``fig`` at ``path`` (if given) in the format its extension names (``.png``,
+    ``.pdf``, ``.svg``, ``.jpg``, ...; see ``FIGURE_FORMATS``), never leaving a partial file."""
     if path is None:
         return fig
-    path = v.check_path("path", path)
+    path, fmt = v.check_figure_path("path", path)
     # A temporary file in the same folder, then an atomic rename: a reader (or a crash)
-    # sees either the old PNG or the new one, never half of one.
+    # sees either the old file or the new one, never half of one.
     with atomic_write(path) as f:
-        fig.savefig(f, format="png", dpi=DPI)
+        fig.savefig(f, format=fmt, dpi=DPI)
     return fig
 
 
@@ -614,8 +615,9 @@ def convergence(histories, *, labels=None, x="seconds", path=None):
     Returns
     -------
     matplotlib.figure.Figure
-        One line per run, error on a log scale. For ``loss="kl"`` fits the curve is the KL
-        divergence (as in :class:`facenmf.History`); the axis label says so.
+        One line per run, error on a log scale. For ``loss="kl"`` fits the curve is the
+        relative KL divergence ``D(A || WH) / sum(A)`` (as in :class:`facenmf.History`); the
+        axis label says so.
 
     Raises
     ------
@@ -663,8 +665,8 @@ def convergence(histories, *, labels=None, x="seconds", path=None):
                              f"got {len(labels)}")
     losses = {getattr(item, "loss", "frobenius") for item in histories}
     ylabel = {frozenset({"frobenius"}): "relative error ‖A − WH‖ / ‖A‖",
-              frozenset({"kl"}): "KL divergence D(A ‖ WH)"}.get(
-                  frozenset(losses), "error (relative Frobenius, or KL)")
+              frozenset({"kl"}): "relative KL divergence D(A ‖ WH) / ΣA"}.get(
+                  frozenset(losses), "error (relative Frobenius, or relative KL)")
 
     kinds = ["seconds", "iteration"] if x == "both" else [x]
     fig = Figure(figsize=(4.6 * len(kinds) + 0.4, 3.6), dpi=DPI, layout="constrained")

@@ -521,3 +521,19 @@ def test_import_facenmf_does_not_import_matplotlib():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=60, check=False)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("suffix,magic", [(".pdf", b"%PDF"), (".svg", b"<?xml"),
+                                          (".jpg", b"\xff\xd8\xff"), (".png", b"\x89PNG")])
+def test_figures_are_saved_in_the_format_their_extension_names(tmp_path, suffix, magic):
+    W = np.random.default_rng(0).random((12 * 10, 4))
+    view.basis_montage(W, (12, 10), path=tmp_path / f"basis{suffix}")
+    assert (tmp_path / f"basis{suffix}").read_bytes().startswith(magic)
+
+
+@pytest.mark.parametrize("name", ["basis", "basis.gif", "basis.npz"])
+def test_a_figure_path_without_a_known_extension_is_refused(tmp_path, name):
+    W = np.random.default_rng(0).random((12 * 10, 4))
+    with pytest.raises(ValueError, match=r"path: .*expected a figure file ending in \.eps, "):
+        view.basis_montage(W, (12, 10), path=tmp_path / name)
+    assert not list(tmp_path.iterdir())

@@ -240,7 +240,11 @@ def load_faces(
             if path is not None:
                 raise ValueError(f"path: {source!r} is bundled with scikit-image; path= is "
                                  "not used")
-            from skimage.data import lfw_subset
+            with warnings.catch_warnings():
+                # scikit-image's data module imports pooch, which imports tqdm.auto: in a
+                # notebook without ipywidgets that warns about IProgress (no bar is shown).
+                warnings.filterwarnings("ignore", message="IProgress not found")
+                from skimage.data import lfw_subset
 
             return _load_array(lfw_subset()[:100], labels, opts, name=source)
         root, looked = locate(entry, path=path, cache_dir=cache_dir)
