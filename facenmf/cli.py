@@ -543,7 +543,8 @@ def cmd_reconstruct(args, parser):
                 "pixels kept" if "outlier_fraction" in r else "")
         print(f"{r['input']} -> {r['output']} (relative error {r['relative_error']:.4f}"
               f"{kept})")
-    print(f"{len(results)} faces, mean relative error {report['mean_relative_error']:.4f}; "
+    print(f"{len(results)} face{'s' if len(results) != 1 else ''}, mean relative error "
+          f"{report['mean_relative_error']:.4f}; "
           f"figure: {figure}")
     return 0
 
@@ -558,8 +559,9 @@ def _describe_preparation(prep):
         steps.append("face detected")
     if prep.get("crop") is not None:
         crop = prep["crop"]
-        steps.append(f"cropped {crop}" if not isinstance(crop, list)
-                     else "cropped " + " ".join(map(str, crop)))
+        steps.append(f"central {crop:.0%} kept" if not isinstance(crop, list)
+                     else "cropped " + ("to " if len(crop) == 2 else "to the box ")
+                     + " ".join(map(str, crop)))
     if prep.get("size"):
         steps.append(f"resized to {prep['size'][0]}x{prep['size'][1]}")
     if prep.get("equalize"):
