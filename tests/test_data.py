@@ -17,7 +17,7 @@ from PIL import Image
 
 from facenmf.data import DATABASES, FaceSet, load_faces
 
-from conftest import CBCL, ORL
+from helpers import CBCL, ORL
 
 RNG = np.random.default_rng(12345)
 

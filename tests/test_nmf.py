@@ -11,7 +11,7 @@ from facenmf.nmf._hals import HALS, scaled_system, sweep
 from facenmf.nmf._loss import gram, kl_divergence, residual_error, rounding_bound, squared_error
 from facenmf.nmf._nnls import nnls_bpp
 
-from conftest import low_rank, orl_matrix
+from helpers import low_rank, orl_matrix
 from reference import (frobenius_error, hals_step, hals_sweep, kkt_violation, nnls_columns,
                        relative_kl)
 from reference import kl_divergence as kl_reference

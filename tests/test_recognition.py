@@ -9,7 +9,7 @@ import facenmf
 from facenmf import recognition
 from facenmf.data import FaceSet
 
-from conftest import ORL
+from helpers import ORL
 from reference import (clean_outlier_masks, nnls_columns, robust_project_all_faces,
                        whitened_cosine_distances)
 
