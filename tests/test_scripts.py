@@ -1,0 +1,62 @@
+"""Every command in scripts/ runs: ``--help`` for each, and the cheap ones at their smallest
+setting. Each runs in a fresh process with tmp_path as its working folder; nothing here
+writes into the checkout (no ``--output``; bench_load's faces go to ``--workdir tmp_path``).
+"""
+
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+# Commands: every scripts/*.py except the private helper modules (_report.py).
+COMMANDS = sorted(p.name for p in SCRIPTS.glob("*.py") if not p.name.startswith("_"))
+
+
+def run(script, *args, cwd, timeout=120):
+    return subprocess.run([sys.executable, str(SCRIPTS / script), *map(str, args)],
+                          cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+def test_the_commands_are_found():
+    assert {"bench_demo.py", "bench_load.py", "benchmark.py"} <= set(COMMANDS)
+
+
+@pytest.mark.parametrize("script", COMMANDS)
+def test_help(script, tmp_path):
+    r = run(script, "--help", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("usage:") and script in r.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_report_helper_imports_and_replaces_its_section(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(SCRIPTS))
+    report = importlib.import_module("_report")
+    path = tmp_path / "BENCHMARKS.md"
+    report.write_section(path, "a.py", "first")
+    report.write_section(path, "b.py", "other")
+    report.write_section(path, "a.py", "second")
+    text = path.read_text()
+    assert "second" in text and "first" not in text and "other" in text
+    assert text.count("<!-- BEGIN a.py -->") == 1
+
+
+def test_bench_demo_one_run(tmp_path):
+    r = run("bench_demo.py", "--repeat", 1, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "## `facenmf demo`" in r.stdout
+    assert "over 1 runs" in r.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bench_load_tiny(tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    r = run("bench_load.py", "--n", 20, "--size", 8, 8, "--workdir", work, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "| mode | seconds | heap peak MB | max RSS MB |" in r.stdout
+    assert "| in memory |" in r.stdout and "| out= memmap |" in r.stdout
+    assert list(work.iterdir()) == [] and [p.name for p in tmp_path.iterdir()] == ["work"]
