@@ -33,6 +33,7 @@ from matplotlib.ticker import FuncFormatter
 
 from . import _validation as v
 from ._atomic import atomic_write
+from .metrics import hoyer_sparseness  # re-exported: view.hoyer_sparseness still works
 
 __all__ = [
     "accuracy_vs_rank",
@@ -694,59 +695,6 @@ def convergence(histories, *, labels=None, x="seconds", path=None):
 
 
 # -- NMF vs PCA vs VQ --------------------------------------------------------------------
-def hoyer_sparseness(x):
-    """Hoyer's sparseness of a vector, or its mean over the columns of a matrix.
-
-    ``(sqrt(n) - ||x||_1 / ||x||_2) / (sqrt(n) - 1)`` for a vector of length ``n``: 1 for a
-    vector with a single non-zero entry, 0 for a vector whose entries all have the same
-    magnitude. Signs are ignored.
-
-    Parameters
-    ----------
-    x : array_like of shape (n,) or (n, m)
-        A vector, or ``m`` vectors as columns (e.g. basis images ``W``), ``n >= 2``.
-
-    Returns
-    -------
-    float
-        In [0, 1]; for a matrix the mean over its columns. All-zero columns (where the
-        measure is undefined) are left out of the mean.
-
-    Raises
-    ------
-    ValueError
-        Fewer than 2 entries per vector, non-finite entries, or only zero vectors.
-
-    References
-    ----------
-    P. O. Hoyer, "Non-negative matrix factorization with sparseness constraints",
-    JMLR 5 (2004) 1457-1469, :doi:`10.48550/arXiv.cs/0408058`.
-
-    Examples
-    --------
-    >>> hoyer_sparseness([0, 0, 3, 0])
-    1.0
-    >>> hoyer_sparseness([2, 2, 2, 2])
-    0.0
-    >>> round(hoyer_sparseness([[1, 0], [1, 0], [0, 0], [0, 5]]), 3)  # columns 0.586, 1
-    0.793
-    """
-    arr = np.asarray(x)
-    if arr.ndim == 1:
-        arr = arr[:, None]
-    arr = _check_matrix("x", arr)
-    n = arr.shape[0]
-    if n < 2:
-        raise ValueError(f"x: expected vectors of at least 2 entries, got {n}")
-    l2 = np.sqrt(np.einsum("ij,ij->j", arr, arr))
-    nz = l2 > 0
-    if not nz.any():
-        raise ValueError("x: every vector is all zero; sparseness is undefined")
-    l1 = np.abs(arr[:, nz]).sum(axis=0)
-    s = (math.sqrt(n) - l1 / l2[nz]) / (math.sqrt(n) - 1)
-    return float(np.clip(s, 0.0, 1.0).mean())
-
-
 def method_bases(A, rank, random_state=0):
     """Rank-``rank`` bases of the faces by NMF, PCA and VQ (Lee & Seung 1999, Fig. 1).
 

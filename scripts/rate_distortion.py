@@ -50,6 +50,7 @@ from _report import write_section  # scripts/ is on sys.path when run
 
 import facenmf
 from facenmf import compress as fc
+from facenmf.metrics import psnr as face_psnr, ssim as face_ssim
 
 ROOT = Path(__file__).resolve().parents[1]
 RANKS = (25, 49, 100)
@@ -62,7 +63,7 @@ HEADER_BYTES = 68 + 4  # facenmf container header + CRC-32
 def measure(A, decoded_u8, shape):
     """Mean PSNR and SSIM of 8-bit decoded faces (n_pixels, n) against A."""
     B = decoded_u8.astype(np.float64) / 255
-    return float(np.mean(fc.psnr(A, B))), float(np.mean(fc.ssim(A, B, shape)))
+    return float(np.mean(face_psnr(A, B))), float(np.mean(face_ssim(A, B, shape)))
 
 
 def to_u8(X):
@@ -109,7 +110,7 @@ def run_pca(train, test, names, shape):
             zigzag = np.where(q > 0, 2 * q, -2 * q - 1)
             zigzag[q == 0] = 0
             payload = scales.astype("<f4").tobytes() + zlib.compress(
-                fc._pack_codes(zigzag.astype(np.uint32), bits), 9)
+                fc.pack_codes(zigzag.astype(np.uint32), bits), 9)
             container = HEADER_BYTES + names_bytes + len(payload)
             Y_hat = q * (scales.astype(np.float64) / half)[:, None]
             psnr, ssim = measure(test.A, to_u8(mean16[:, None] + U16 @ Y_hat), shape)

@@ -70,17 +70,25 @@ Examples
 
 from __future__ import annotations
 
-import hashlib
-import os
-import struct
-import zlib
-
 import numpy as np
 
-from . import _validation as v
-from ._atomic import atomic_write, check_not_input
-from .nmf import NMF
-from .nmf._project import _project
+from .. import _validation as v
+from .._atomic import atomic_write, check_not_input
+from ..metrics import psnr, ssim  # re-exported: facenmf.compress.psnr / ssim still work
+from ..nmf import NMF
+from ..nmf._project import _project
+from ._container import (
+    FORMAT_VERSION,
+    MAGIC,
+    _check_names,
+    _container_path,
+    _encode,
+    _parse,
+    basis_fingerprint,
+    output_names,
+    storable_name,
+)
+from ._quantize import _dequantize, _quantize, pack_codes
 
 __all__ = [
     "compress_faces",
@@ -90,33 +98,12 @@ __all__ = [
     "basis_fingerprint",
     "output_names",
     "storable_name",
+    "pack_codes",
     "psnr",
     "ssim",
     "MAGIC",
     "FORMAT_VERSION",
 ]
-
-#: First 8 bytes of every container (PNG-style: a high byte, CR LF, ^Z, LF catch text-mode
-#: transfers that would mangle the file).
-MAGIC = b"\x89FNC\r\n\x1a\n"
-#: Container format version written by this facenmf (and the newest it reads). Version 2
-#: names may be relative paths (``s1/1``); version 1 (stems only) is still read.
-FORMAT_VERSION = 2
-_READ_VERSIONS = (1, 2)
-#: Quantization scheme ids understood by this reader.
-SCHEME_UNIFORM_MAX = 1
-_SCHEMES = {SCHEME_UNIFORM_MAX: "per-component max scale, uniform rounding, non-zero codes"}
-
-_HEADER = struct.Struct("<8sHBBIIIIII32s")
-_CRC = struct.Struct("<I")
-_FINGERPRINT_TAG = b"facenmf-basis\x00"
-_MAX_NAME_BYTES = 4096  # a relative path (PATH_MAX on Linux)
-_MAX_PART_BYTES = 255  # one file or folder name on common file systems
-_ZLIB_MAX_RATIO = 1100  # deflate cannot expand data by more than ~1032x
-
-
-class _Corrupt(Exception):
-    """A payload inconsistency; re-raised as ValueError naming the file."""
 
 
 # -- checks ------------------------------------------------------------------------------
@@ -132,263 +119,6 @@ def _check_model(model, *, need_shape=True):
 
 def _check_bits(bits):
     return v.check_int("bits", bits, low=2, high=16)
-
-
-def storable_name(name):
-    """``name`` as the container stores it: valid UTF-8, ``/``-separated.
-
-    A file name that is not valid UTF-8 (its undecodable bytes come from the file system as
-    surrogates, ``\\udce9``) gets U+FFFD in their place, so that it can be stored, printed
-    and written back under any locale; the report maps each input to its name.
-    """
-    return os.fsencode(name).decode("utf-8", "replace") if isinstance(name, str) else name
-
-
-def _check_name(name, where):
-    if not isinstance(name, str):
-        raise TypeError(f"{where}: expected a str, got {type(name).__name__} {name!r}")
-    parts = name.split("/")
-    bad = [c for c in name if c in "\\\x00" or ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF]
-    if not name or bad or any(part in ("", ".", "..") for part in parts):
-        raise ValueError(f"{where}: expected a relative file name without extension "
-                         "(non-empty parts separated by '/', no '.' or '..' parts, no "
-                         f"backslashes or control characters), got {name!r}")
-    longest = max(parts, key=lambda part: len(part.encode("utf-8")))
-    if len(longest.encode("utf-8")) > _MAX_PART_BYTES:
-        raise ValueError(f"{where}: expected names of at most {_MAX_PART_BYTES} bytes of UTF-8 "
-                         f"per part, got {len(longest.encode('utf-8'))} ({longest[:20]!r}...)")
-    if len(name.encode("utf-8")) > _MAX_NAME_BYTES:
-        raise ValueError(f"{where}: expected at most {_MAX_NAME_BYTES} bytes of UTF-8, got "
-                         f"{len(name.encode('utf-8'))} ({name[:20]!r}...)")
-    return name
-
-
-def _check_names(names, n_faces):
-    if isinstance(names, (str, bytes)) or not hasattr(names, "__len__"):
-        raise TypeError(f"names: expected a list of {n_faces} str, got {type(names).__name__}")
-    names = list(names)
-    if len(names) != n_faces:
-        raise ValueError(f"names: expected {n_faces} names (one per column of A), got {len(names)}")
-    return [_check_name(name, f"names[{j}]") for j, name in enumerate(names)]
-
-
-# -- fingerprint, quantization, packing --------------------------------------------------
-def basis_fingerprint(W):
-    """SHA-256 of a basis, as 64 hex digits: what ties a container to its model.
-
-    Parameters
-    ----------
-    W : ndarray of shape (n_pixels, rank)
-        Basis images (``model.W``).
-
-    Returns
-    -------
-    str
-        The hex digest of ``b"facenmf-basis\\0"``, the dtype name (e.g. ``float32``), the
-        shape as ``"<n_pixels>x<rank>"`` and the bytes of ``W`` (C order, little-endian),
-        each followed by a NUL. Any change of value, shape or dtype changes it.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> W = np.ones((6, 2), np.float32)
-    >>> basis_fingerprint(W) == basis_fingerprint(W.copy()), len(basis_fingerprint(W))
-    (True, 64)
-    >>> basis_fingerprint(W) == basis_fingerprint(W.astype(np.float64))
-    False
-    """
-    return _fingerprint(W).hex()
-
-
-def _fingerprint(W):
-    W = np.asarray(W)
-    if W.ndim != 2:
-        raise ValueError(f"W: expected a 2-D array (n_pixels, rank), got shape {W.shape}")
-    data = np.ascontiguousarray(W, dtype=W.dtype.newbyteorder("<"))
-    h = hashlib.sha256(_FINGERPRINT_TAG)
-    h.update(f"{W.dtype.name}\x00{W.shape[0]}x{W.shape[1]}\x00".encode())
-    h.update(memoryview(data).cast("B"))
-    return h.digest()
-
-
-def _quantize(H, bits):
-    """Scheme 1: scales (rank,) float32 and codes (rank, n_faces) uint32 in [0, 2**bits - 1]."""
-    levels = (1 << bits) - 1
-    scales = H.max(axis=1).astype(np.float32)
-    safe = np.where(scales > 0, scales, 1).astype(np.float64)
-    Q = np.rint(H.astype(np.float64) / safe[:, None] * levels)
-    return scales, np.clip(Q, 0, levels).astype(np.uint32)
-
-
-def _dequantize(scales, Q, bits):
-    """Weights (rank, n_faces) float32 from scheme-1 codes: ``q * s_k / (2**bits - 1)``."""
-    step = scales.astype(np.float64) / ((1 << bits) - 1)
-    return (Q * step[:, None]).astype(np.float32)
-
-
-def _pack_codes(Q, bits):
-    """Bitmask of the non-zero codes, then those codes at ``bits`` bits (bytes)."""
-    flat = np.ascontiguousarray(Q).ravel()
-    nonzero = flat != 0
-    codes = flat[nonzero].astype(np.uint32)
-    shifts = np.arange(bits - 1, -1, -1, dtype=np.uint32)
-    planes = ((codes[:, None] >> shifts) & 1).astype(np.uint8)
-    return np.packbits(nonzero).tobytes() + np.packbits(planes.ravel()).tobytes()
-
-
-def _unpack_codes(raw, shape, bits):
-    """Inverse of :func:`_pack_codes`; raises :class:`_Corrupt` on any inconsistency."""
-    count = shape[0] * shape[1]
-    mask_len = (count + 7) // 8
-    if len(raw) < mask_len:
-        raise _Corrupt(f"payload holds {len(raw)} bytes, fewer than the {mask_len}-byte mask")
-    buf = np.frombuffer(raw, dtype=np.uint8)
-    nonzero = np.unpackbits(buf[:mask_len], count=count).astype(bool)
-    n_codes = int(nonzero.sum())
-    if len(raw) != mask_len + (n_codes * bits + 7) // 8:
-        raise _Corrupt(f"payload holds {len(raw)} bytes, expected "
-                       f"{mask_len + (n_codes * bits + 7) // 8} for {n_codes} codes")
-    planes = np.unpackbits(buf[mask_len:], count=n_codes * bits).reshape(n_codes, bits)
-    codes = planes.astype(np.uint32) @ (np.uint32(1) << np.arange(bits - 1, -1, -1,
-                                                                  dtype=np.uint32))
-    if n_codes and codes.min() == 0:
-        raise _Corrupt("a code marked non-zero is zero")
-    Q = np.zeros(count, dtype=np.uint32)
-    Q[nonzero] = codes
-    return Q.reshape(shape)
-
-
-def _names_block(names):
-    parts = []
-    for name in names:
-        data = name.encode("utf-8")
-        parts.append(struct.pack("<H", len(data)) + data)
-    return b"".join(parts)
-
-
-def _parse_names(block, n_faces):
-    names, pos = [], 0
-    for j in range(n_faces):
-        if pos + 2 > len(block):
-            raise _Corrupt(f"names block ends before name {j}")
-        (size,) = struct.unpack_from("<H", block, pos)
-        pos += 2
-        if pos + size > len(block):
-            raise _Corrupt(f"names block ends inside name {j}")
-        try:
-            name = block[pos:pos + size].decode("utf-8")
-        except UnicodeDecodeError:
-            raise _Corrupt(f"name {j} is not UTF-8") from None
-        pos += size
-        try:
-            names.append(_check_name(name, f"name {j}"))
-        except ValueError as exc:
-            raise _Corrupt(str(exc)) from None
-    if pos != len(block):
-        raise _Corrupt(f"{len(block) - pos} stray bytes after the names")
-    return names
-
-
-def _encode(model, Q, scales, bits, names):
-    """The container's bytes (see the module docstring)."""
-    height, width = model.image_shape
-    rank, n_faces = Q.shape
-    names_block = _names_block(names)
-    payload = scales.astype("<f4").tobytes() + zlib.compress(_pack_codes(Q, bits), 9)
-    header = _HEADER.pack(MAGIC, FORMAT_VERSION, SCHEME_UNIFORM_MAX, bits, height, width,
-                          rank, n_faces, len(names_block), len(payload),
-                          _fingerprint(model.W))
-    body = header + names_block + payload
-    return body + _CRC.pack(zlib.crc32(body)), len(payload)
-
-
-# -- measures ----------------------------------------------------------------------------
-def _pair(a, b):
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    if a.shape != b.shape:
-        raise ValueError(f"b: expected the shape of a, {a.shape}, got {b.shape}")
-    if a.ndim not in (1, 2) or a.size == 0:
-        raise ValueError(f"a: expected a face (n_pixels,) or faces (n_pixels, n_faces), "
-                         f"got shape {a.shape}")
-    return a, b
-
-
-def psnr(a, b):
-    """Peak signal-to-noise ratio in dB of faces in [0, 1] (peak 1), face by face.
-
-    Parameters
-    ----------
-    a, b : array_like of shape (n_pixels,) or (n_pixels, n_faces)
-        Reference and test faces, one flattened face per column, values in [0, 1].
-
-    Returns
-    -------
-    float or ndarray of shape (n_faces,)
-        ``10 log10(1 / mean((a - b)**2))`` per face, ``inf`` for identical faces; the same
-        as ``skimage.metrics.peak_signal_noise_ratio(a, b, data_range=1)`` (which warns
-        and divides by zero for identical images).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> a = np.full((4, 2), 0.5)
-    >>> psnr(a, a + 0.1).round(6).tolist()  # MSE 0.01 -> 20 dB
-    [20.0, 20.0]
-    >>> psnr(a[:, 0], a[:, 0])
-    inf
-    """
-    a, b = _pair(a, b)
-    mse = np.mean((a - b) ** 2, axis=0)
-    with np.errstate(divide="ignore"):
-        out = np.where(mse > 0, 10 * np.log10(1.0 / np.where(mse > 0, mse, 1.0)), np.inf)
-    return float(out) if out.ndim == 0 else out
-
-
-def ssim(a, b, image_shape):
-    """Structural similarity (SSIM) of faces in [0, 1], face by face.
-
-    Parameters
-    ----------
-    a, b : array_like of shape (n_pixels,) or (n_pixels, n_faces)
-        Reference and test faces, one flattened face per column, values in [0, 1].
-    image_shape : tuple of int
-        ``(height, width)`` with ``height * width == n_pixels``.
-
-    Returns
-    -------
-    float or ndarray of shape (n_faces,)
-        ``skimage.metrics.structural_similarity(A, B, data_range=1)`` of each pair of
-        images (Gaussian-free 7x7 windows, scikit-image's defaults). Images narrower than 7
-        pixels use the largest odd window that fits; below 3 pixels SSIM is undefined and
-        NaN is returned.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> a = np.random.default_rng(0).random((12 * 10, 2))
-    >>> ssim(a, a, (12, 10)).tolist()
-    [1.0, 1.0]
-    """
-    from skimage.metrics import structural_similarity
-
-    a, b = _pair(a, b)
-    if (not isinstance(image_shape, (tuple, list)) or len(image_shape) != 2
-            or int(image_shape[0]) * int(image_shape[1]) != a.shape[0]):
-        raise ValueError(f"image_shape: expected (height, width) with height * width == "
-                         f"{a.shape[0]}, got {image_shape!r}")
-    shape = (int(image_shape[0]), int(image_shape[1]))
-    win = min(7, *shape)
-    win -= 1 - win % 2
-    single = a.ndim == 1
-    a2, b2 = (a[:, None], b[:, None]) if single else (a, b)
-    if win < 3:
-        out = np.full(a2.shape[1], np.nan)
-    else:
-        out = np.array([structural_similarity(a2[:, j].reshape(shape), b2[:, j].reshape(shape),
-                                              data_range=1.0, win_size=win)
-                        for j in range(a2.shape[1])])
-    return float(out[0]) if single else out
 
 
 # -- encode ------------------------------------------------------------------------------
@@ -511,7 +241,7 @@ def compress_files(model, image_paths, path, *, bits=8, resize=False):
         As :func:`facenmf.load_faces` (naming the file; an image of another size without
         ``resize``) and :func:`compress_faces`; ``path`` one of the images.
     """
-    from .data import list_images, load_faces
+    from ..data import list_images, load_faces
 
     model = _check_model(model)
     bits = _check_bits(bits)
@@ -529,13 +259,6 @@ def compress_files(model, image_paths, path, *, bits=8, resize=False):
 
 
 # -- decode ------------------------------------------------------------------------------
-def _container_path(path):
-    path = v.check_path("path", path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such container file")
-    return path
-
-
 def read_container(path, model):
     """Read and check a container: the dequantized weights and the names of the faces.
 
@@ -566,121 +289,6 @@ def read_container(path, model):
     path = _container_path(path)
     H_hat, names, _ = _parse(path, path.read_bytes(), model)
     return H_hat, names
-
-
-def _parse(path, data, model):
-    minimum = _HEADER.size + _CRC.size
-    if not data:
-        raise ValueError(f"{path}: empty file, not a facenmf compressed-faces container")
-    if len(data) < len(MAGIC) or data[:len(MAGIC)] != MAGIC:
-        if data and MAGIC.startswith(data[:len(MAGIC)]):
-            raise ValueError(f"{path}: truncated facenmf container ({len(data)} bytes, a "
-                             f"container has at least {minimum})")
-        raise ValueError(f"{path}: not a facenmf compressed-faces container (magic bytes "
-                         f"{data[:len(MAGIC)]!r}, expected {MAGIC!r})")
-    if len(data) < len(MAGIC) + 2:
-        raise ValueError(f"{path}: truncated facenmf container ({len(data)} bytes, a "
-                         f"container has at least {minimum})")
-    (version,) = struct.unpack_from("<H", data, len(MAGIC))
-    if version > FORMAT_VERSION:
-        raise ValueError(f"{path}: container format version {version} is newer than this "
-                         f"facenmf reads (version {FORMAT_VERSION}); upgrade facenmf")
-    if version not in _READ_VERSIONS:
-        raise ValueError(f"{path}: container format version {version} is not supported "
-                         f"(this facenmf reads version {FORMAT_VERSION})")
-    if len(data) < minimum:
-        raise ValueError(f"{path}: truncated facenmf container ({len(data)} bytes, a "
-                         f"container has at least {minimum})")
-    (_, _, scheme, bits, height, width, rank, n_faces, names_bytes, payload_bytes,
-     fingerprint) = _HEADER.unpack_from(data)
-    expected = _HEADER.size + names_bytes + payload_bytes + _CRC.size
-    if len(data) < expected:
-        raise ValueError(f"{path}: truncated facenmf container ({len(data)} bytes, its "
-                         f"header announces {expected})")
-    if len(data) > expected:
-        raise ValueError(f"{path}: corrupted facenmf container ({len(data) - expected} bytes "
-                         f"after the announced end at {expected})")
-    (stored_crc,) = _CRC.unpack_from(data, expected - _CRC.size)
-    crc = zlib.crc32(memoryview(data)[:expected - _CRC.size])
-    if crc != stored_crc:
-        raise ValueError(f"{path}: corrupted facenmf container (CRC-32 {crc:08x} of the "
-                         f"contents, stored {stored_crc:08x})")
-    if scheme not in _SCHEMES:
-        raise ValueError(f"{path}: unknown quantization scheme {scheme} (this facenmf knows "
-                         f"{sorted(_SCHEMES)}); upgrade facenmf")
-    mine = _fingerprint(model.W)
-    if fingerprint != mine:
-        raise ValueError(f"{path}: written with a different basis: fingerprints differ (file "
-                         f"{fingerprint.hex()[:16]}..., model {mine.hex()[:16]}..., "
-                         f"rank {rank} vs {model.W.shape[1]}); decode with the model it was "
-                         "compressed with")
-    if height * width != model.W.shape[0] or (
-            model.image_shape is not None and tuple(model.image_shape) != (height, width)):
-        raise ValueError(f"{path}: image shape {height}x{width} does not match the model's "
-                         f"{model.image_shape} ({model.W.shape[0]} pixels)")
-    if not 2 <= bits <= 16 or rank != model.W.shape[1]:
-        raise ValueError(f"{path}: corrupted facenmf container (bits {bits}, rank {rank})")
-    try:
-        if n_faces < 1 or 2 * n_faces > names_bytes:
-            raise _Corrupt(f"{n_faces} faces cannot fit in a {names_bytes}-byte names block")
-        names = _parse_names(data[_HEADER.size:_HEADER.size + names_bytes], n_faces)
-        start = _HEADER.size + names_bytes
-        if rank * 4 > payload_bytes:
-            raise _Corrupt(f"a {payload_bytes}-byte payload cannot hold {rank} scales")
-        scales = np.frombuffer(data, dtype="<f4", count=rank, offset=start).astype(np.float32)
-        if not np.all(np.isfinite(scales)) or scales.min() < 0:
-            raise _Corrupt("scales not finite and non-negative")
-        zdata = data[start + rank * 4:start + payload_bytes]
-        limit = (rank * n_faces + 7) // 8 + (rank * n_faces * bits + 7) // 8
-        if limit > _ZLIB_MAX_RATIO * len(zdata) + 64:
-            raise _Corrupt("payload too short for its announced size")
-        inflate = zlib.decompressobj()
-        raw = inflate.decompress(zdata, limit + 1)
-        if not inflate.eof or inflate.unused_data or inflate.unconsumed_tail:
-            raise _Corrupt("the zlib stream is incomplete or followed by data")
-        Q = _unpack_codes(raw, (rank, n_faces), bits)
-        if Q.max(initial=0) > (1 << bits) - 1:
-            raise _Corrupt("code out of range")
-    except (_Corrupt, zlib.error) as exc:
-        raise ValueError(f"{path}: corrupted facenmf container ({exc})") from None
-    return _dequantize(scales, Q, bits), names, (height, width)
-
-
-def output_names(names, suffix=".png"):
-    """Output file names from stems, made unique: ``["a", "b", "a"] -> a.png, b.png, a-2.png``.
-
-    Parameters
-    ----------
-    names : list of str
-        File-name stems, in order.
-    suffix : str
-        Appended to each name.
-
-    Returns
-    -------
-    list of str
-        The first occurrence of a stem keeps it; each later one gets the smallest ``-k``
-        (k >= 2) that no other name uses. Names are compared case-insensitively (``A`` and
-        ``a`` would clash on macOS and Windows), and stems that are themselves given keep
-        their name (``["a", "a", "a-2"]`` gives ``a-3`` to the second ``a``).
-
-    Examples
-    --------
-    >>> output_names(["s1", "s2", "s1", "S1"])
-    ['s1.png', 's2.png', 's1-2.png', 'S1-3.png']
-    """
-    given = {n.casefold() for n in names}
-    used, out = set(), []
-    for name in names:
-        candidate = name
-        if candidate.casefold() in used:
-            k = 2
-            while (f"{name}-{k}".casefold() in used) or (f"{name}-{k}".casefold() in given):
-                k += 1
-            candidate = f"{name}-{k}"
-        used.add(candidate.casefold())
-        out.append(candidate + suffix)
-    return out
 
 
 def decompress_file(model, path, out_dir):
