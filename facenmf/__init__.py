@@ -17,9 +17,9 @@ from .nmf import (
     load_model,
     nmf,
     project,
-    robust_project,
     save_model,
 )
+from .recognition import robust_project
 
 __version__ = "0.1.0"
 

@@ -23,8 +23,8 @@ from . import __version__, recognition
 from ._atomic import atomic_write, check_not_input, check_output
 from ._validation import check_figure_path
 from .data import list_images, load_faces
-from .nmf import (INITS, LOSSES, NMF, SOLVERS, ConvergenceWarning, load_model, robust_project,
-                  save_model)
+from .nmf import INITS, LOSSES, NMF, SOLVERS, ConvergenceWarning, load_model, save_model
+from .recognition import robust_project
 
 #: A robust reconstruction that ignores more than this fraction of a face's pixels is
 #: flagged: past half, the "outliers" are the majority and the basis no longer explains

@@ -62,7 +62,8 @@ def clean_outlier_masks(outliers, image_shape):
 def robust_project_all_faces(A, W, image_shape, keep=0.7, threshold=3.0, max_iter=10):
     """Slow reference of robust_project: every face re-projected at every step until no
     face's outliers change, with scipy's morphology and np.nanmedian."""
-    from facenmf.nmf._project import _project, _robust_start
+    from facenmf.nmf import project_unchecked as _project
+    from facenmf.recognition._robust import _robust_start
 
     residual, H = _robust_start(A, W, image_shape, keep)
     mask = np.zeros(A.shape, dtype=bool)

@@ -135,7 +135,7 @@ def test_robust_projection_matches_the_slow_reference(identities, condition):
 
 @pytest.mark.parametrize("shape", [(16, 16), (7, 5), (1, 6), (2, 2)])
 def test_outlier_mask_cleanup_matches_scipy(shape):
-    from facenmf.nmf._project import _clean
+    from facenmf.recognition._robust import _clean
 
     rng = np.random.default_rng(0)
     for p in (0.1, 0.4, 0.8):
@@ -144,7 +144,7 @@ def test_outlier_mask_cleanup_matches_scipy(shape):
 
 
 def test_inlier_median_matches_nanmedian():
-    from facenmf.nmf._project import _inlier_median
+    from facenmf.recognition._robust import _inlier_median
 
     rng = np.random.default_rng(1)
     size = rng.random((9, 6))
@@ -228,7 +228,7 @@ def test_scarf_with_unknown_mask_is_helped_by_half_face_hypotheses(identities, m
         return accuracy(rep, "nmf", "scarf")
 
     with_halves = scarf_accuracy()
-    monkeypatch.setattr(recognition, "HALF_FACE_PENALTY", np.inf)  # halves never win
+    monkeypatch.setattr(recognition._features, "HALF_FACE_PENALTY", np.inf)  # halves never win
     assert with_halves >= 0.9 and with_halves > scarf_accuracy()
 
 

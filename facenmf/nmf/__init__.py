@@ -3,7 +3,7 @@
 from ._core import LOSSES, SOLVERS, ConvergenceWarning, Factorization, History, nmf
 from ._init import INITS
 from ._model import NMF, load_model, save_model
-from ._project import project, robust_project
+from ._project import project, project_unchecked
 
-__all__ = ["nmf", "NMF", "project", "robust_project", "save_model", "load_model", "Factorization", "History",
+__all__ = ["nmf", "NMF", "project", "project_unchecked", "save_model", "load_model", "Factorization", "History",
            "ConvergenceWarning", "SOLVERS", "INITS", "LOSSES"]

@@ -1,0 +1,245 @@
+"""The experiment: splits of the faces, :func:`evaluate` and its report."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import _validation as v
+from ._distances import DEFAULT_METRICS, METRICS, vote
+from ._features import FEATURES, METHODS, distance_sets
+from ._occlusions import occlude, parse_condition
+
+__all__ = ["RecognitionReport", "protocol_folds", "evaluate", "accuracy_vs_rank"]
+
+
+@dataclass
+class RecognitionReport:
+    """Accuracies of every method x metric x condition over the same splits.
+
+    Attributes
+    ----------
+    results : list of dict
+        One per (method, condition, mask, metric): ``method``, ``condition``, ``mask``
+        ("known", "unknown" or None for clean probes), ``metric``, ``k``, ``rank``,
+        ``mean`` and ``std`` of the accuracy over the splits, ``splits`` and
+        ``accuracies``.
+    protocol : dict
+        How the faces were split (name, train faces per identity, number of splits, seed).
+    rank : int
+    seconds : dict
+        Wall time spent per method (features and classification), and in total.
+    examples : dict
+        From the first split, for figures: ``probe_index`` (the probes' indices into the
+        FaceSet), ``metric`` (the first metric, by which the neighbours below were found)
+        and ``conditions``, one dict per probe condition in order (``"clean"`` first):
+        ``condition``, ``mask``, ``probes`` (the probes as the recognizer saw them, of shape
+        (n_pixels, n_probes)), and per method ``nearest`` (each probe's nearest gallery
+        face, an index into the FaceSet) and ``correct`` (whether it was right).
+    """
+
+    results: list
+    protocol: dict
+    rank: int
+    seconds: dict
+    examples: dict = field(default_factory=dict, repr=False)
+
+    def table(self):
+        """The results as a markdown table (method x metric x condition)."""
+        lines = ["| method | condition | mask | metric | k | accuracy (mean ± std) | splits |",
+                 "|---|---|---|---|---:|---:|---:|"]
+        for r in self.results:
+            lines.append(f"| {r['method']} | {r['condition']} | {r['mask'] or '-'} | "
+                         f"{r['metric']} | {r['k']} | {100 * r['mean']:.1f}% ± "
+                         f"{100 * r['std']:.1f} | {r['splits']} |")
+        return "\n".join(lines)
+
+    def to_json(self):
+        """A JSON-ready dict: ``{"results": [...], "protocol": ..., "rank": ..., ...}``."""
+        return {"results": [{key: val for key, val in r.items()} for r in self.results],
+                "protocol": self.protocol, "rank": self.rank, "seconds": self.seconds}
+
+
+def protocol_folds(faces, protocol, train_per_identity, n_splits, random_state):
+    """Yield (train indices, test indices) for each fold."""
+    labels = np.asarray(faces.labels)
+    if protocol == "split":
+        rng = v.check_random_state("random_state", random_state)
+        for _ in range(n_splits):
+            train, test = faces._split_indices(train_per_identity, rng)
+            yield np.asarray(train), np.asarray(test)
+        return
+    # Leave-one-out per identity: fold i holds out the i-th face of every identity.
+    positions = np.empty(len(labels), dtype=int)
+    for lab in np.unique(labels):
+        idx = np.flatnonzero(labels == lab)
+        positions[idx] = np.arange(idx.size)
+    for i in range(positions.max() + 1):
+        test = np.flatnonzero(positions == i)
+        train = np.flatnonzero(positions != i)
+        yield train, test
+
+
+def _faces_of(name, count):
+    name = name.item() if isinstance(name, np.generic) else name
+    return f"{name!r}, {count} face{'s' if count != 1 else ''}"
+
+
+def _check_identities(labels, protocol, train_per_identity):
+    """Refuse labels with fewer than 2 identities, or identities with too few faces for the
+    protocol (``train_per_identity`` gallery faces and a probe; or 2 for leave-one-out)."""
+    names, counts = np.unique(np.asarray(labels), return_counts=True)
+    if names.size < 2:
+        found = f" ({_faces_of(names[0], counts[0])})" if names.size else ""
+        raise ValueError(f"faces: recognition needs at least 2 identities, found "
+                         f"{names.size}{found}")
+    need = train_per_identity + 1 if protocol == "split" else 2
+    short = np.flatnonzero(counts < need)
+    if short.size:
+        how = (f"the split protocol needs {need} faces of each identity "
+               f"(train_per_identity={train_per_identity} in the gallery and a probe)"
+               if protocol == "split" else "the leave-one-out protocol needs 2 faces of each "
+               "identity (one held out, one in the gallery)")
+        shown = "; ".join(f"({_faces_of(names[i], counts[i])})" for i in short[:3])
+        raise ValueError(f"faces: {how}, found {short.size} of {names.size} identities with "
+                         f"fewer: {shown}{'; ...' if short.size > 3 else ''} "
+                         f"(faces.select(min_faces={need}) keeps the others)")
+
+
+def evaluate(faces, *, rank=49, methods=METHODS, metrics=DEFAULT_METRICS, k=1,
+             protocol="split", train_per_identity=5, n_splits=10, random_state=0,
+             conditions=("clean",), mask="unknown", nmf_options=None, progress=None):
+    """Identify faces by nearest neighbour with NMF, PCA and raw pixels on the same splits.
+
+    Parameters
+    ----------
+    faces : FaceSet
+        Faces with identity labels (``faces.labels``) and ``faces.image_shape``.
+    rank : int
+        Basis images for NMF and eigenfaces for PCA.
+    methods : sequence of {"nmf", "snmf", "pca", "raw"}
+        Default: all of them.
+    metrics : sequence of {"euclidean", "cosine", "l1", "whitened"}
+        Default :data:`DEFAULT_METRICS`. ``"whitened"`` learns a metric from the gallery's
+        identities, the same way for every method (see :func:`whitened_distances`).
+    k : int
+        Neighbours that vote.
+    protocol : {"split", "leave-one-out"}
+        ``"split"``: ``n_splits`` seeded random splits with ``train_per_identity`` training
+        faces of each identity (the gallery) and the rest as probes; ``"leave-one-out"``:
+        fold ``i`` holds out the ``i``-th face of every identity (as many folds as faces
+        per identity).
+    conditions : sequence of str
+        Probe conditions, see :func:`occlude`; "clean" is always included first.
+    mask : {"unknown", "known"}
+        For occluded probes: whether the recognizer is told which pixels are covered.
+        Unknown: NMF describes each probe by its robust projection or, if that lies
+        clearly farther from the gallery, by the projection of one half of the face (see
+        the module's description); the baselines use every pixel.
+    nmf_options : dict, optional
+        Extra arguments of :class:`facenmf.NMF` (solver, max_iter, random_state, ...).
+    progress : callable, optional
+        ``progress(done, total)`` after each fold.
+
+    Returns
+    -------
+    RecognitionReport
+
+    Raises
+    ------
+    ValueError
+        Faces without labels, of fewer than 2 identities, or with an identity of too few
+        faces for the protocol (checked first); a rank above the training faces of a fold
+        or the pixels of a face; unknown methods, metrics, conditions.
+    """
+    if faces.labels is None:
+        raise ValueError("faces: recognition needs identity labels; this FaceSet has none")
+    v.check_choice("protocol", protocol, ("split", "leave-one-out"))
+    train_per_identity = v.check_int("train_per_identity", train_per_identity, low=1)
+    # The data before any setting that depends on it (rank): one identity would score 100%.
+    _check_identities(faces.labels, protocol, train_per_identity)
+    methods = tuple(methods)
+    for m in methods:
+        v.check_choice("methods", m, METHODS)
+    metrics = tuple(metrics)
+    for m in metrics:
+        v.check_choice("metrics", m, METRICS)
+    v.check_choice("mask", mask, ("unknown", "known"))
+    conditions = ("clean",) + tuple(c for c in conditions if c != "clean")
+    for c in conditions:
+        parse_condition(c)
+    n_splits = v.check_int("n_splits", n_splits, low=1)
+    k = v.check_int("k", k, low=1)
+    options = {"random_state": 0, **(nmf_options or {})}
+    v.check_callable("progress", progress)
+
+    v.check_random_state("random_state", random_state)
+    seed = random_state if isinstance(random_state, int) else \
+        int(np.random.default_rng(random_state).integers(2**31))
+    A = np.asarray(faces.A, dtype=np.float32)
+    labels = np.asarray(faces.labels)
+    folds = list(protocol_folds(faces, protocol, train_per_identity, n_splits, seed))
+    rank = v.check_int("rank", rank, low=1)
+    n_train = min(len(t) for t, _ in folds)
+    if rank > min(A.shape[0], n_train):
+        raise ValueError(f"rank: expected at most {min(A.shape[0], n_train)} (the "
+                         + (f"{n_train} training faces of a fold" if n_train <= A.shape[0]
+                            else f"{A.shape[0]} pixels of a face") + f"), got {rank}")
+    acc = {}
+    seconds = {m: 0.0 for m in methods}
+    examples = {}
+    start = time.perf_counter()
+    for f, (train, test) in enumerate(folds):
+        gal_labels, probe_labels = labels[train], labels[test]
+        probes = {}
+        for c in conditions:
+            if c == "clean":
+                probes[c] = (A[:, test], None)
+            else:
+                # One generator per (fold, condition): the same occlusions in every method.
+                occ_rng = np.random.default_rng([seed, f, conditions.index(c)])
+                probes[c] = occlude(A[:, test], faces.image_shape, c, random_state=occ_rng)
+        if f == 0:  # for figures: every condition's probes and neighbours (first metric)
+            shown = {c: {"condition": c, "mask": None if c == "clean" else mask,
+                         "probes": probes[c][0], "nearest": {}, "correct": {}}
+                     for c in conditions}
+            examples.update(probe_index=test, metric=metrics[0],
+                            conditions=list(shown.values()))
+        for method in methods:
+            t = time.perf_counter()
+            feats = FEATURES[method](A[:, train], gal_labels, rank, options)
+            feats.image_shape = faces.image_shape
+            for c, (P, M) in probes.items():
+                mode = None if c == "clean" else mask
+                X = feats.probes(P, M, mode)
+                dists = distance_sets(method, feats, X, M, mode, metrics, gal_labels)
+                for metric in metrics:
+                    predicted, nearest = vote(dists[metric], gal_labels, k)
+                    acc.setdefault((method, c, mode, metric), []).append(
+                        float(np.mean(predicted == probe_labels)))
+                    if f == 0 and metric == metrics[0]:
+                        ex = shown[c]
+                        ex["nearest"][method] = train[nearest]
+                        ex["correct"][method] = predicted == probe_labels
+            seconds[method] += time.perf_counter() - t
+        if progress is not None:
+            progress(f + 1, len(folds))
+    seconds["total"] = time.perf_counter() - start
+    results = [{"method": method, "condition": c, "mask": mode, "metric": metric, "k": k,
+                "rank": rank, "mean": float(np.mean(a)), "std": float(np.std(a)),
+                "splits": len(a), "accuracies": a}
+               for (method, c, mode, metric), a in acc.items()]
+    proto = {"name": protocol, "train_per_identity": train_per_identity if protocol == "split"
+             else None, "splits": len(folds), "random_state": random_state,
+             "n_faces": int(A.shape[1]), "n_identities": int(np.unique(labels).size),
+             "image_shape": list(faces.image_shape)}
+    return RecognitionReport(results=results, protocol=proto, rank=rank,
+                             seconds={m: round(s, 3) for m, s in seconds.items()},
+                             examples=examples)
+
+
+def accuracy_vs_rank(faces, ranks, **kwargs):
+    """Run :func:`evaluate` at each rank; returns ``[(rank, RecognitionReport), ...]``."""
+    return [(int(r), evaluate(faces, rank=r, **kwargs)) for r in ranks]
