@@ -20,6 +20,7 @@ __all__ = [
     "check_dtype",
     "check_nonnegative_matrix",
     "check_mask",
+    "check_finite_matrix",
     "check_path",
     "check_figure_path",
     "FIGURE_FORMATS",
@@ -196,3 +197,28 @@ def check_figure_path(name: str, value):
         raise ValueError(f"{name}: {path}: expected a figure file ending in "
                          f"{', '.join(sorted(FIGURE_FORMATS))}, got {found}")
     return path, fmt
+
+
+def check_finite_matrix(name: str, value, *, shape=None) -> np.ndarray:
+    """Return ``value`` as a finite, non-empty 2-D float64 array (signs allowed).
+
+    ``shape`` is as in :func:`check_nonnegative_matrix` (``None`` entries not checked).
+    """
+    if isinstance(value, (str, bytes)) or value is None:
+        raise TypeError(f"{name}: expected a 2-D array of numbers, got {_type_name(value)}")
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name}: expected a 2-D array of real numbers, got dtype {arr.dtype}")
+    if arr.ndim != 2 or arr.size == 0:
+        raise ValueError(f"{name}: expected a non-empty 2-D array, got shape {arr.shape}")
+    if shape is not None:
+        for axis, (want, got) in enumerate(zip(shape, arr.shape)):
+            if want is not None and want != got:
+                text = ", ".join("*" if s is None else str(s) for s in shape)
+                raise ValueError(f"{name}: expected shape ({text}), got {arr.shape} "
+                                 f"(axis {axis} differs)")
+    arr = np.asarray(arr, dtype=np.float64)
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name}: expected finite entries, found "
+                         f"{int((~np.isfinite(arr)).sum())} NaN or infinite")
+    return arr

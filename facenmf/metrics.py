@@ -18,23 +18,9 @@ import math
 
 import numpy as np
 
+from ._validation import check_finite_matrix
+
 __all__ = ["psnr", "ssim", "hoyer_sparseness"]
-
-
-def _check_matrix(name, value):
-    """Return ``value`` as a finite, non-empty 2-D float64 array (as ``facenmf.view`` checks)."""
-    if isinstance(value, (str, bytes)) or value is None:
-        raise TypeError(f"{name}: expected a 2-D array of numbers, got {type(value).__name__}")
-    arr = np.asarray(value)
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name}: expected a 2-D array of real numbers, got dtype {arr.dtype}")
-    if arr.ndim != 2 or arr.size == 0:
-        raise ValueError(f"{name}: expected a non-empty 2-D array, got shape {arr.shape}")
-    arr = np.asarray(arr, dtype=np.float64)
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name}: expected finite entries, found "
-                         f"{int((~np.isfinite(arr)).sum())} NaN or infinite")
-    return arr
 
 
 def _pair(a, b):
@@ -165,7 +151,7 @@ def hoyer_sparseness(x):
     arr = np.asarray(x)
     if arr.ndim == 1:
         arr = arr[:, None]
-    arr = _check_matrix("x", arr)
+    arr = check_finite_matrix("x", arr)
     n = arr.shape[0]
     if n < 2:
         raise ValueError(f"x: expected vectors of at least 2 entries, got {n}")

@@ -588,31 +588,32 @@ def _cover(image, shape):
     return covered[top:top + shape[0], left:left + shape[1]]
 
 
+def _fit_to(image, shape, what, where, expect, resized):
+    """``image`` if it has ``shape``; else, with ``resize``, scaled to cover it keeping its
+    aspect ratio (and listed in ``resized``); else an error naming the file."""
+    if image.shape == shape:
+        return image
+    if not expect.resize:
+        raise ValueError(
+            f"{where}: {what} is {image.shape[0]}x{image.shape[1]} but the model's faces "
+            f"{'came from images of' if what == 'image' else 'are'} {shape[0]}x{shape[1]} "
+            "(height x width); pass resize=True to scale it keeping its aspect ratio")
+    resized.append((where, list(image.shape)))
+    return _cover(image, shape)
+
+
 def _process(image, where, opts, resized):
     expect = opts.expect
-    if expect is not None and expect.input_shape is not None \
-            and image.shape != expect.input_shape:
-        if not expect.resize:
-            raise ValueError(
-                f"{where}: image is {image.shape[0]}x{image.shape[1]} but the model's faces "
-                f"came from images of {expect.input_shape[0]}x{expect.input_shape[1]} "
-                "(height x width); pass resize=True to scale it keeping its aspect ratio")
-        resized.append((where, list(image.shape)))
-        image = _cover(image, expect.input_shape)
+    if expect is not None and expect.input_shape is not None:
+        image = _fit_to(image, expect.input_shape, "image", where, expect, resized)
     if opts.detect is not None:
         box = detect_face(image, opts.detect)
         if box is None:
             raise ValueError(f"{where}: no face found by the frontal-face detector (detect=True)")
         image = cut_face(image, box)
     face = preprocess(image, where=where, **opts.steps)
-    if expect is not None and face.shape != expect.image_shape:
-        if not expect.resize:
-            raise ValueError(
-                f"{where}: the prepared face is {face.shape[0]}x{face.shape[1]} but the "
-                f"model's faces are {expect.image_shape[0]}x{expect.image_shape[1]} "
-                "(height x width); pass resize=True to scale it keeping its aspect ratio")
-        resized.append((where, list(face.shape)))
-        face = _cover(face, expect.image_shape)
+    if expect is not None:
+        face = _fit_to(face, expect.image_shape, "the prepared face", where, expect, resized)
     return face
 
 

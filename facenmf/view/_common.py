@@ -28,24 +28,7 @@ def _check_matrix(name, value, *, shape=None, nonnegative=False):
     """Return ``value`` as a finite 2-D float64 array (optionally non-negative, of a shape)."""
     if nonnegative:
         return v.check_nonnegative_matrix(name, value, np.float64, shape=shape)
-    if isinstance(value, (str, bytes)) or value is None:
-        raise TypeError(f"{name}: expected a 2-D array of numbers, got {type(value).__name__}")
-    arr = np.asarray(value)
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name}: expected a 2-D array of real numbers, got dtype {arr.dtype}")
-    if arr.ndim != 2 or arr.size == 0:
-        raise ValueError(f"{name}: expected a non-empty 2-D array, got shape {arr.shape}")
-    if shape is not None:
-        for axis, (want, got) in enumerate(zip(shape, arr.shape)):
-            if want is not None and want != got:
-                text = ", ".join("*" if s is None else str(s) for s in shape)
-                raise ValueError(f"{name}: expected shape ({text}), got {arr.shape} "
-                                 f"(axis {axis} differs)")
-    arr = np.asarray(arr, dtype=np.float64)
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name}: expected finite entries, found "
-                         f"{int((~np.isfinite(arr)).sum())} NaN or infinite")
-    return arr
+    return v.check_finite_matrix(name, value, shape=shape)
 
 
 def _check_image_shape(image_shape, n_rows, rows_name):
