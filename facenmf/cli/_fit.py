@@ -1,0 +1,209 @@
+"""The verbs that fit: fit, demo, recognize."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import warnings
+
+
+from .. import recognition
+from .._atomic import check_not_input, check_output
+from ..data import load_faces
+from ..nmf import NMF, ConvergenceWarning
+from ._words import warn
+from ._io import bar, save_figure, load_source, save_model_to
+
+
+# -- fit and demo ------------------------------------------------------------------------
+def _fit_with_progress(faces, args, quiet):
+    """Fit NMF to a FaceSet with a progress bar; returns the model (possibly interrupted)."""
+    bars = []  # made at the first iteration, so that a bad argument prints no empty bar
+
+    def progress(iteration, W, H, error):
+        if not bars:
+            bars.append(bar(args.max_iter, f"NMF rank {args.rank}", "it", quiet))
+        bars[0].update(1)
+        bars[0].set_postfix(error=f"{error:.5f}", refresh=False)
+
+    model = NMF(args.rank, solver=args.solver, init=args.init, loss=args.loss,
+                max_iter=args.max_iter, tol=args.tol, time_limit=args.time_limit,
+                random_state=args.seed, callback=progress, image_shape=faces.image_shape,
+                preparation=faces.preparation)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # said below, in CLI words
+        try:
+            model.fit(faces.A)
+        finally:
+            for shown in bars:
+                shown.close()
+    r = model.result
+    if r.stop_reason == "max_iter" and args.tol > 0:
+        warn(f"the fit stopped at --max-iter {args.max_iter} before converging (the last "
+              f"iteration lowered the error by more than --tol {args.tol:g}); the model is "
+              "saved, a larger --max-iter would fit further")
+    elif r.stop_reason == "time_limit":
+        print(f"facenmf: stopped at --time-limit {args.time_limit:g} s after {r.n_iter} "
+              "iterations" + (f", before the error settled to --tol {args.tol:g}"
+                              if args.tol > 0 else ""), file=sys.stderr)
+    return model
+
+
+def error_name(loss):
+    return "relative KL divergence" if loss == "kl" else "relative error"
+
+
+def _summary(model, faces, seconds, out):
+    r = model.result
+    return {
+        "source": faces.source,
+        "n_faces": int(faces.A.shape[1]),
+        "image_shape": list(faces.image_shape),
+        "rank": int(model.rank),
+        "solver": r.solver,
+        "init": r.init,
+        "loss": r.loss,
+        "n_iter": int(r.n_iter),
+        "converged": bool(r.converged),
+        "stop_reason": r.stop_reason,
+        "error": float(r.error),
+        "seconds": round(seconds, 3),
+        "model": str(out),
+    }
+
+
+def _print_summary(s):
+    print(f"{s['n_faces']} faces of {s['image_shape'][0]}x{s['image_shape'][1]} -> rank "
+          f"{s['rank']} ({s['solver']}, {s['init']}): {error_name(s['loss'])} "
+          f"{s['error']:.4f} after {s['n_iter']} iterations ({s['stop_reason']}) in "
+          f"{s['seconds']:.2f} s")
+    print(f"model: {s['model']}")
+
+
+def _fit_and_report(faces, args, output, draw=None):
+    """Fit, save the model to ``output``, draw figures and print the summary.
+
+    ``draw(model)``, if given, writes figures and returns ``{name: path}``. Returns the exit
+    code (130 when Ctrl-C stopped the fit: the best model so far is saved all the same).
+    """
+    if args.rank > min(faces.A.shape):
+        raise ValueError(f"--rank: expected at most {min(faces.A.shape)} (the "
+                         f"{faces.A.shape[1]} faces of {faces.A.shape[0]} pixels), got "
+                         f"{args.rank}")
+    t = time.perf_counter()
+    model = _fit_with_progress(faces, args, args.json)
+    seconds = time.perf_counter() - t
+    s = _summary(model, faces, seconds, save_model_to(output, model))
+    if draw is not None:
+        s["figures"] = {name: str(path) for name, path in draw(model).items()}
+    if args.json:
+        print(json.dumps(s))
+    else:
+        _print_summary(s)
+        if draw is not None:
+            print("figures: " + ", ".join(s["figures"].values()))
+    if model.result.stop_reason == "interrupted":
+        print("facenmf: interrupted: saved the best model so far", file=sys.stderr)
+        return 130
+    return 0
+
+
+def cmd_fit(args, parser):
+    output = check_output(args.output, "-o/--output", make_parents=True)
+    faces = load_source(args, parser)
+    check_not_input([output], faces.paths or [], "-o/--output")
+    return _fit_and_report(faces, args, output)
+
+
+_DEMO_FIGURES = ("basis", "reconstructions", "parts", "convergence")
+
+
+def cmd_demo(args, parser):
+    from .. import view
+
+    out = check_output(args.out, "--out", folder=True)
+    paths = {name: out / f"{name}.png" for name in _DEMO_FIGURES}
+    for path in [out / "model.npz", *paths.values()]:
+        check_output(path, "--out", make_parents=True)
+    faces = load_faces("lfw-subset")
+    A, shape = faces.A, faces.image_shape
+
+    def draw(model):
+        save_figure(view.basis_montage, paths["basis"], model.W, shape, H=model.H)
+        save_figure(view.reconstructions, paths["reconstructions"], A, model.W, model.H, shape)
+        save_figure(view.parts, paths["parts"], 0, A, model.W, model.H, shape)
+        save_figure(view.convergence, paths["convergence"], [model.result])
+        return paths
+
+    return _fit_and_report(faces, args, out / "model.npz", draw)
+
+
+# -- recognize ---------------------------------------------------------------------------
+def cmd_recognize(args, parser):
+    from .. import view
+
+    figures = {}
+    if args.figures:
+        out = check_output(args.figures, "--figures", folder=True)
+        figures = {"results": out / "recognition.png", "examples": out / "nearest-faces.png"}
+        if len(set(args.rank)) > 1:
+            figures["accuracy_vs_rank"] = out / "accuracy-vs-rank.png"
+        for path in figures.values():
+            check_output(path, "--figures", make_parents=True)
+    faces = load_source(args, parser)
+    if faces.labels is None:
+        raise ValueError(f"{args.source}: the faces have no identities; use a folder with one "
+                         "sub-folder per identity, or --pattern to read them from file names")
+    chosen = args.metric or list(recognition.DEFAULT_METRICS)
+    metrics = recognition.METRICS if "all" in chosen else tuple(dict.fromkeys(chosen))
+    chosen = args.method or ["all"]
+    methods = recognition.METHODS if "all" in chosen else tuple(dict.fromkeys(chosen))
+    conditions = tuple(args.occlusion or ())
+    ranks = list(dict.fromkeys(args.rank))
+    bars = []  # made at the first fold, so that a bad argument prints no empty bar
+
+    def progress(done, total):  # one bar over the folds of every rank
+        if not bars:
+            bars.append(bar(total * len(ranks), "recognition", "fold", args.json))
+        bars[0].update(1)
+
+    try:
+        reports = [recognition.evaluate(
+            faces, rank=rank, methods=methods, metrics=metrics, k=args.k,
+            protocol=args.protocol,
+            train_per_identity=args.train_per_identity, n_splits=args.splits,
+            random_state=args.seed, conditions=conditions, mask=args.mask,
+            nmf_options={"random_state": args.seed}, progress=progress)
+            for rank in ranks]
+    finally:
+        for shown in bars:
+            shown.close()
+    report = reports[-1]
+    if figures:
+        if "accuracy_vs_rank" in figures:
+            save_figure(view.accuracy_vs_rank, figures["accuracy_vs_rank"],
+                    list(zip(ranks, reports)))
+        save_figure(view.recognition_results, figures["results"], report)
+        save_figure(view.nearest_faces, figures["examples"], faces, report)
+    if args.json:
+        doc = report.to_json()
+        doc["ranks"] = ranks
+        if len(reports) > 1:  # every result carries its rank; seconds per rank
+            doc["results"] = [r for rep in reports for r in rep.to_json()["results"]]
+            del doc["rank"]
+            doc["seconds"] = {str(rank): rep.seconds for rank, rep in zip(ranks, reports)}
+        doc["source"] = faces.source
+        doc["figures"] = {name: str(p) for name, p in figures.items()}
+        print(json.dumps(doc))
+        return 0
+    p = report.protocol
+    print(f"{p['n_faces']} faces of {p['n_identities']} identities, "
+          + (f"{p['splits']} splits of {p['train_per_identity']} training faces per identity"
+             if p["name"] == "split" else f"leave-one-out, {p['splits']} folds")
+          + f", {sum(rep.seconds['total'] for rep in reports):.1f} s")
+    for rank, rep in zip(ranks, reports):
+        print(f"\nrank {rank}\n{rep.table()}")
+    for name, path in figures.items():
+        print(f"{name}: {path}")
+    return 0

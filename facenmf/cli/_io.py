@@ -1,0 +1,76 @@
+"""Outputs checked and written (models, figures), data options read, progress bars."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+from .._atomic import check_output
+from .._validation import check_figure_path
+from ..data import load_faces
+from ..nmf import save_model
+from ._words import integer, number
+
+
+# -- outputs, checked before the work ----------------------------------------------------
+def figure_path(path, option):
+    """A figure's path, checked; its format comes from the extension."""
+    path, _ = check_figure_path(option, path)
+    return check_output(path, option, make_parents=True)
+
+
+def make_parent(path):
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+def save_model_to(path, model):
+    make_parent(path)
+    return save_model(path, model)
+
+
+def save_figure(draw, path, *args, **kwargs):
+    """Draw a figure with ``draw`` (a ``facenmf.view`` function) into ``path``."""
+    make_parent(path)
+    draw(*args, path=path, **kwargs)
+    return path
+
+
+# -- data options ------------------------------------------------------------------------
+def crop_option(values):
+    if values is None:
+        return None
+    if len(values) == 1:
+        value = number(low=0, inclusive=False)(values[0])
+        if value > 1:
+            raise ValueError(f"--crop: expected a fraction in (0, 1], got {values[0]}")
+        return value
+    if len(values) in (2, 4):
+        return tuple(integer(low=0)(text) for text in values)
+    raise ValueError(f"--crop: expected F, H W or TOP LEFT BOTTOM RIGHT, got {len(values)} "
+                     "values")
+
+
+def load_source(args, parser):
+    faces = load_faces(args.source, path=args.path, size=tuple(args.size) if args.size else None,
+                       crop=crop_option(args.crop), detect=args.detect, equalize=args.equalize,
+                       normalize=args.normalize, layout=args.layout, pattern=args.pattern,
+                       glob=args.glob)
+    if args.min_faces is not None:
+        if faces.labels is None:
+            raise ValueError(f"--min-faces: {args.source} has no identities (use a folder "
+                             "with one sub-folder per identity, or --pattern)")
+        faces = faces.select(min_faces=args.min_faces)
+        if faces.n_faces == 0:
+            raise ValueError(f"--min-faces: no identity of {args.source} has "
+                             f"{args.min_faces} faces or more")
+    return faces
+
+
+
+def bar(total, desc, unit, quiet):
+    from tqdm import tqdm
+
+    # A bar only on a terminal: in a redirected log it would be hundreds of CR lines.
+    return tqdm(total=total, unit=unit, desc=desc, leave=False, file=sys.stderr,
+                disable=quiet or not sys.stderr.isatty())

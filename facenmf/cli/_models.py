@@ -1,0 +1,214 @@
+"""The verbs that use a model: show, reconstruct, compress, decompress, info."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .._atomic import atomic_write, check_not_input, check_output
+from ..data import list_images, load_faces
+from ..nmf import load_model
+from ..recognition import robust_project
+from ._words import warn
+from ._io import figure_path, make_parent, save_figure
+from ._fit import error_name
+
+
+
+#: A robust reconstruction that ignores more than this fraction of a face's pixels is
+#: flagged: past half, the "outliers" are the majority and the basis no longer explains
+#: the face (the breakdown point of any robust fit), e.g. a whole photo given to a model
+#: of cropped faces.
+MOST_IGNORED = 0.5
+
+
+
+# -- model verbs -------------------------------------------------------------------------
+def _model(path):
+    model = load_model(path)
+    if model.image_shape is None:
+        raise ValueError(f"{path}: the model has no image shape; refit it with facenmf fit")
+    return model
+
+
+def _images(items):
+    """``(file, name)`` for the image files and folders given on the command line."""
+    return list_images([Path(p) for p in items])
+
+
+def _resized_note(resized):
+    for where, got in resized:
+        warn(f"{where}: resized from {got[0]}x{got[1]} to the model's input, keeping its "
+              f"aspect ratio (--resize)")
+
+
+def cmd_compress(args, parser):
+    from .. import compress
+
+    listed = _images(args.images)
+    output = check_output(args.output, "-o/--output", make_parents=True)
+    check_not_input([output], [args.model, *(f for f, _ in listed)], "-o/--output")
+    model = _model(args.model)
+    make_parent(output)
+    report = compress.compress_files(model, [f for f, _ in listed], output, bits=args.bits,
+                                     resize=args.resize)
+    _resized_note([(r["input"], r["from"]) for r in report["resized"]])
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print(f"{report['n_faces']} faces -> {report['path']}: {report['bytes']} bytes, "
+              f"{report['bytes_per_face']:.1f} bytes per face ({report['ratio']:.0f}x smaller "
+              f"than 8-bit images), PSNR {report['psnr_mean']:.2f} dB, "
+              f"SSIM {report['ssim_mean']:.3f}")
+    return 0
+
+
+def cmd_decompress(args, parser):
+    from .. import compress
+
+    out = check_output(args.output, "-o/--output", folder=True)
+    model = load_model(args.model)
+    _, names = compress.read_container(args.container, model)
+    files = [out / name for name in compress.output_names(names)]
+    check_not_input(files, [args.model, args.container], "-o/--output")
+    report = compress.decompress_file(model, args.container, out)
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print(f"{report['n_faces']} faces from {report['path']} -> {report['out_dir']}")
+    return 0
+
+
+def cmd_show(args, parser):
+    from .. import view
+
+    output = figure_path(args.output, "-o/--output")
+    check_not_input([output], [args.model], "-o/--output")
+    model = _model(args.model)
+    save_figure(view.basis_montage, output, model.W, model.image_shape, H=model.H,
+            titles=args.titles)
+    print(f"basis images of {args.model}: {output}")
+    return 0
+
+
+def _save_grey_png(path, image):
+    """Write a float image in [0, 1] as an 8-bit grey PNG, atomically (folders created)."""
+    from PIL import Image
+
+    pixels = np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)
+    with atomic_write(path, make_parents=True) as fh:
+        Image.fromarray(pixels).save(fh, format="PNG")
+
+
+def _relative_errors(A, A_hat, kept=None):
+    if kept is not None:
+        A, A_hat = np.where(kept, A, 0), np.where(kept, A_hat, 0)
+    return (np.linalg.norm(A - A_hat, axis=0)
+            / np.maximum(np.linalg.norm(A, axis=0), np.finfo(np.float32).tiny))
+
+
+def cmd_reconstruct(args, parser):
+    from .. import view
+    from ..compress import output_names, storable_name
+
+    listed = _images(args.images)
+    out = check_output(args.output, "-o/--output", folder=True)
+    # Unique names from the inputs' relative names, never that of the figure beside them.
+    names = output_names(["reconstructions"] + [storable_name(n) for _, n in listed])[1:]
+    figure = out / "reconstructions.png"
+    targets = [out / name for name in names]
+    check_not_input([*targets, figure], [args.model, *(f for f, _ in listed)], "-o/--output")
+    model = _model(args.model)
+    faces = load_faces([f for f, _ in listed], like=model, resize=args.resize)
+    _resized_note(faces.resized)
+    if args.robust:  # occluded faces: find the pixels the basis cannot explain, ignore them
+        H, outliers = robust_project(faces.A, model.W, image_shape=model.image_shape)
+    else:
+        H, outliers = model.transform(faces.A), None
+    A_hat = np.clip(model.reconstruct(H), 0, 1)
+    errors = _relative_errors(faces.A, A_hat)
+    results = []
+    for j, target in enumerate(targets):
+        _save_grey_png(target, A_hat[:, j].reshape(model.image_shape))
+        results.append({"input": faces.paths[j], "output": str(target),
+                        "relative_error": float(errors[j])})
+    if outliers is not None:
+        kept_errors = _relative_errors(faces.A, A_hat, ~outliers)
+        for j, r in enumerate(results):
+            r["outlier_fraction"] = float(outliers[:, j].mean())
+            r["relative_error_kept"] = float(kept_errors[j])
+            if r["outlier_fraction"] > MOST_IGNORED:
+                warn(f"{r['input']}: {r['outlier_fraction']:.0%} of its pixels were ignored "
+                      "as not explained by the basis: most of the image is not a face the "
+                      "model knows (another framing, or not a face?), so the reconstruction "
+                      "says little")
+    make_parent(figure)
+    save_figure(view.reconstructions, figure, faces.A, model.W, H, model.image_shape,
+            n=min(6, faces.A.shape[1]), ignored=outliers)
+    report = {"model": str(args.model), "rank": int(model.W.shape[1]),
+              "image_shape": list(model.image_shape), "faces": results,
+              "mean_relative_error": float(errors.mean()), "figure": str(figure),
+              "resized": [{"input": w, "from": s} for w, s in faces.resized]}
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    for r in results:
+        kept = (f", {r['relative_error_kept']:.4f} on the {1 - r['outlier_fraction']:.0%} of "
+                "pixels kept" if "outlier_fraction" in r else "")
+        print(f"{r['input']} -> {r['output']} (relative error {r['relative_error']:.4f}"
+              f"{kept})")
+    print(f"{len(results)} face{'s' if len(results) != 1 else ''}, mean relative error "
+          f"{report['mean_relative_error']:.4f}; "
+          f"figure: {figure}")
+    return 0
+
+
+def _describe_preparation(prep):
+    if not prep:
+        return "not recorded"
+    steps = []
+    if prep.get("input_shape"):
+        steps.append(f"images of {prep['input_shape'][0]}x{prep['input_shape'][1]}")
+    if prep.get("detect"):
+        steps.append("face detected")
+    if prep.get("crop") is not None:
+        crop = prep["crop"]
+        steps.append(f"central {crop:.0%} kept" if not isinstance(crop, list)
+                     else "cropped " + ("to " if len(crop) == 2 else "to the box ")
+                     + " ".join(map(str, crop)))
+    if prep.get("size"):
+        steps.append(f"resized to {prep['size'][0]}x{prep['size'][1]}")
+    if prep.get("equalize"):
+        steps.append("equalized")
+    if prep.get("normalize"):
+        steps.append(f"normalized ({prep['normalize']})")
+    source = prep.get("source")
+    return (f"from {source}: " if source else "") + (", ".join(steps) or "as read")
+
+
+def cmd_info(args, parser):
+    model = load_model(args.model)
+    meta = dict(model.metadata)
+    meta["model"] = str(args.model)
+    meta["has_training_weights"] = model.H is not None
+    if args.json:
+        print(json.dumps(meta))
+        return 0
+
+    def known(key, fmt="{}"):
+        value = meta.get(key)
+        return "unknown" if value is None else fmt.format(value)
+
+    shape = meta.get("image_shape")
+    print(f"{args.model}: facenmf model, rank {meta['rank']}, "
+          f"{meta['n_pixels']} pixels" + (f" ({shape[0]}x{shape[1]})" if shape else ""))
+    print(f"  solver {known('solver')}, init {known('init')}, loss {known('loss')}, "
+          f"{known('n_iter')} iterations, converged {known('converged')}, "
+          f"{error_name(meta.get('loss'))} {known('error', '{:.5g}')}")
+    print(f"  faces: {_describe_preparation(meta.get('preparation'))}")
+    versions = meta.get("versions") or {}
+    print(f"  dtype {meta['dtype']}, written by facenmf {versions.get('facenmf', 'unknown')}, "
+          f"numpy {versions.get('numpy', 'unknown')}")
+    return 0
