@@ -7,7 +7,7 @@ import pytest
 
 import facenmf
 from facenmf.nmf import _core, _hals, _init
-from facenmf.nmf._hals import HALS, scaled_system, sweep
+from facenmf.nmf._hals import hals, scaled_system, sweep
 from facenmf.nmf._loss import gram, kl_divergence, residual_error, rounding_bound, squared_error
 from facenmf.nmf._nnls import nnls_bpp
 
@@ -245,10 +245,10 @@ def test_exact_svd_path_ignores_random_state(faces_like):
 
 
 def test_randomized_svd_follows_random_state():
-    # 1600 x 1601: above _EXACT_SVD_MAX on both sides, so NNDSVD takes the randomized SVD,
+    # 1600 x 1601: above EXACT_SVD_MAX on both sides, so NNDSVD takes the randomized SVD,
     # whose random start now comes from random_state (it was seed 0 whatever the caller
     # said): the same seed gives the same init, another seed a (slightly) different one.
-    assert _init._EXACT_SVD_MAX < 1600
+    assert _init.EXACT_SVD_MAX < 1600
     rng = np.random.default_rng(0)
     A = (rng.random((1600, 8)) @ rng.random((8, 1601)) + 0.1 * rng.random((1600, 1601)))
     A = A.astype(np.float32)
@@ -276,7 +276,7 @@ def test_randomized_svd_path_matches_exact(monkeypatch):
     A, _, _ = low_rank(300, 200, 10, seed=4)
     A = A + 0.01 * np.random.default_rng(0).random(A.shape)
     U, s, Vt = _init.truncated_svd(A, 6)
-    monkeypatch.setattr(_init, "_EXACT_SVD_MAX", 10)
+    monkeypatch.setattr(_init, "EXACT_SVD_MAX", 10)
     U2, s2, Vt2 = _init.truncated_svd(A, 6)
     np.testing.assert_allclose(s, s2, rtol=1e-6)
     np.testing.assert_allclose(np.abs(U.T @ U2), np.eye(6), atol=1e-4)
@@ -607,6 +607,16 @@ BAD_VALUES = [
     (dict(W0=np.ones((4, 2)), H0=-np.ones((2, 3))), ValueError, "H0: expected non-negative"),
     (dict(W0=np.zeros((4, 2)), H0=np.ones((2, 3))), ValueError, "W0: all 8 entries are zero"),
     (dict(W0=np.ones((4, 2)), H0=np.zeros((2, 3))), ValueError, "H0: all 6 entries are zero"),
+    (dict(solver_options={"beta": 0.5}, solver="mu"), ValueError,
+     r"solver_options: solver 'mu' has no option 'beta'; its options are none"),
+    (dict(solver_options={"extra": 1}), ValueError,
+     r"solver_options: solver 'hals' has no option 'extra'; its options are \['alpha', 'beta'"),
+    (dict(solver_options={"beta": 2}), ValueError,
+     r"solver_options\['beta'\]: expected a number <= 1, got 2.0"),
+    (dict(solver_options={"eta": 1}), ValueError, r"solver_options\['eta'\]: expected a number > 1"),
+    (dict(solver_options={"extrapolate": "no"}), TypeError,
+     r"solver_options\['extrapolate'\]: expected True or False, got str"),
+    (dict(solver_options=[("alpha", 1)]), TypeError, "solver_options: expected a dict of options"),
 ]
 
 
@@ -617,6 +627,50 @@ def test_bad_input_has_clear_one_line_error(kwargs, exc, message):
     with pytest.raises(exc, match=message) as info:
         facenmf.nmf(args.pop("A"), args.pop("rank"), **args)
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_every_solver_follows_the_protocol(faces_like, solver):
+    # The registry's entries declare their losses and options; every option's default passes
+    # its own checker, the constructor accepts every declared option, and a step lowers the
+    # objective it reports through objective().
+    make = facenmf.SOLVERS[solver]
+    assert set(make.losses) <= set(facenmf.LOSSES)
+    defaults = {name: opt.check(name, opt.default) for name, opt in make.options.items()}
+    assert all(isinstance(opt.doc, str) and opt.doc for opt in make.options.values())
+    W, H = _init.initialize(faces_like, 4, "nndsvda", np.random.default_rng(0), np.float64)
+    for loss in make.losses:
+        state = make(faces_like, W.copy(), H.copy(), loss=loss, **defaults)
+        assert state.norm_A_sq == pytest.approx(float(np.sum(faces_like ** 2)), rel=1e-12)
+        before = state.objective()
+        state.step()
+        after = state.objective()
+        assert after < before
+        W1, H1 = state.factors()
+        assert W1.shape == W.shape and H1.shape == H.shape
+        assert W1.min() >= 0 and H1.min() >= 0
+
+
+def test_solver_options_reach_the_solver(faces_like):
+    # extrapolate=False through nmf() and NMF gives plain HALS: the iterates of the plain
+    # class, whose every step lowers the true error (no restarts).
+    options = {"extrapolate": False, "alpha": 50.0, "eps": 0.0}
+    f = fit(faces_like, 5, max_iter=15, tol=0, solver_options=options)
+    state = hals_state(faces_like, "nndsvda", rank=5, **options)
+    for _ in range(15):
+        state.step()
+    W, H = state.factors()
+    norms = np.linalg.norm(W, axis=0)
+    np.testing.assert_allclose(f.W, W / norms, rtol=1e-7, atol=1e-10)
+    assert np.all(np.diff(f.history.error) <= 1e-12)
+    model = facenmf.NMF(5, max_iter=15, tol=0, dtype=np.float64, random_state=0,
+                        solver_options=options).fit(faces_like)
+    np.testing.assert_array_equal(model.W, f.W)
+    # A different inner-loop rule is a different fit: alpha=0 is one sweep per factor.
+    assert state.inner_w > 1
+    short = fit(faces_like, 5, max_iter=2, tol=0, solver_options=options)
+    one = fit(faces_like, 5, max_iter=2, tol=0, solver_options={**options, "alpha": 0.0})
+    assert not np.allclose(one.W, short.W)
 
 
 def test_sparse_input_is_refused_clearly():
@@ -656,7 +710,7 @@ def test_as_good_as_scikit_learn(faces_like):
 
 def hals_state(A, init, rank=6, **options):
     W, H = _init.initialize(A, rank, init, np.random.default_rng(0), np.float64)
-    return HALS(A, W, H, float(np.sum(A * A)), **options)
+    return hals(A, W, H, **options)
 
 
 def test_hals_sweep_matches_reference():

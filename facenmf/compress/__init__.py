@@ -75,8 +75,7 @@ import numpy as np
 from .. import _validation as v
 from .._atomic import atomic_write, check_not_input
 from ..metrics import psnr, ssim  # re-exported: facenmf.compress.psnr / ssim still work
-from ..nmf import NMF
-from ..nmf._project import _project
+from ..nmf import NMF, project_unchecked
 from ._container import (
     FORMAT_VERSION,
     MAGIC,
@@ -178,7 +177,7 @@ def compress_faces(model, A, names, path, *, bits=8):
     if A.shape[1] >= 2 ** 32:
         raise ValueError(f"A: at most {2 ** 32 - 1} faces per container, got {A.shape[1]}")
 
-    H = _project(A, W)
+    H = project_unchecked(A, W)
     scales, Q = _quantize(H, bits)
     data, payload_bytes = _encode(model, Q, scales, bits, names)
     with atomic_write(path) as fh:

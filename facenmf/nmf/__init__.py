@@ -1,9 +1,18 @@
-"""The NMF engine: ``A ≈ W H`` for any non-negative matrix (no images, no plotting)."""
+"""The NMF engine: ``A ≈ W H`` for any non-negative matrix (no images, no plotting).
 
-from ._core import LOSSES, SOLVERS, ConvergenceWarning, Factorization, History, nmf
-from ._init import INITS
+Where things are: ``_core`` (``nmf()``: checks, the outer loop, stopping), ``_solver`` (the
+protocol a solver follows), ``_registry`` (the solvers by name), one module per solver
+(``_hals``, ``_mu``, ``_anls``), ``_init`` (initial factors), ``_loss`` (objectives),
+``_nnls`` and ``_project`` (exact projection onto a fixed basis), ``_model`` (``NMF``,
+model files).
+"""
+
+from ._core import ConvergenceWarning, Factorization, History, nmf
+from ._init import INITS, initialize
 from ._model import NMF, load_model, save_model
 from ._project import project, project_unchecked
+from ._registry import LOSSES, SOLVERS
+from ._solver import Option, Solver
 
 __all__ = ["nmf", "NMF", "project", "project_unchecked", "save_model", "load_model", "Factorization", "History",
-           "ConvergenceWarning", "SOLVERS", "INITS", "LOSSES"]
+           "ConvergenceWarning", "SOLVERS", "INITS", "LOSSES", "Solver", "Option", "initialize"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._loss import gram, residual_error, squared_error
+from ._loss import gram, residual_error, squared_error, squared_norm
 from ._nnls import nnls_bpp
 
 __all__ = ["ANLS"]
@@ -23,11 +23,12 @@ class ANLS:
     """
 
     losses = ("frobenius",)
+    options = {}
     improved = True  # every step is a plain descent step
     exact = False
 
-    def __init__(self, A, W, H, norm_A_sq):
-        self.A, self.norm_A_sq = A, norm_A_sq
+    def __init__(self, A, W, H, *, loss="frobenius"):
+        self.A, self.norm_A_sq = A, squared_norm(A)
         self.Wt = np.ascontiguousarray(W.T)
         self.H = np.ascontiguousarray(H)
         self.HHt = gram(self.H)

@@ -9,25 +9,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import _validation as v
-from ._anls import ANLS
-from ._hals import HALS
 from ._init import INITS, initialize
 from ._loss import kl_constant, kl_divergence, residual_error, rounding_bound
-from ._mu import MU
-from ._project import _project
+from ._project import project_unchecked
+from ._registry import LOSSES, SOLVERS
+from ._solver import check_solver_options
 
-__all__ = ["nmf", "Factorization", "History", "ConvergenceWarning", "SOLVERS", "LOSSES"]
-
-#: Solvers by name. A solver is a class built from ``(A, W, H, norm_A_sq, **options)``
-#: with ``step() -> objective``, ``factors() -> (W, H)``, ``objective() -> objective``
-#: (exact: from the residual, of the current factors), ``previous_objective()`` (the same
-#: for the factors before the last step, or None if not kept), a ``losses`` tuple, an
-#: ``improved`` flag (False after a step that only restarted an extrapolation: such a step
-#: does not count for the ``tol`` test) and an ``exact`` flag (set by :func:`nmf` near
-#: convergence: ``step`` then returns exact objectives instead of the trace trick's).
-SOLVERS = {"hals": HALS, "mu": MU, "anls": ANLS}
-LOSSES = ("frobenius", "kl")
-
+__all__ = ["nmf", "Factorization", "History", "ConvergenceWarning"]
 
 class ConvergenceWarning(UserWarning):
     """The fit stopped (``max_iter`` or ``time_limit``) before meeting ``tol``."""
@@ -98,17 +86,39 @@ class Factorization:
         return self.W.shape[1]
 
 
-def _check_args(A, rank, solver, init, loss, max_iter, tol, time_limit, random_state,
-                callback, W0, H0, dtype):
-    dtype = v.check_dtype("dtype", dtype)
-    A = v.check_nonnegative_matrix("A", A, dtype)
-    rank = v.check_int("rank", rank, low=1, high=min(A.shape))
-    v.check_choice("solver", solver, SOLVERS)
-    v.check_choice("loss", loss, LOSSES)
-    if loss not in SOLVERS[solver].losses:
-        raise ValueError(
-            f"loss: solver {solver!r} supports {list(SOLVERS[solver].losses)}, got {loss!r}"
-        )
+# The parameters of nmf() that are checked on their own, each by one checker.
+_SIMPLE = {
+    "max_iter": lambda x: v.check_int("max_iter", x, low=0),
+    "tol": lambda x: v.check_number("tol", x, low=0),
+    "time_limit": lambda x: v.check_number("time_limit", x, low=0, low_inclusive=False,
+                                           allow_none=True),
+    "random_state": lambda x: v.check_random_state("random_state", x),
+    "callback": lambda x: v.check_callable("callback", x),
+}
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """The checked arguments of one call of :func:`nmf`."""
+
+    A: np.ndarray
+    rank: int
+    solver: str
+    loss: str
+    init: str
+    W0: np.ndarray | None
+    H0: np.ndarray | None
+    solver_options: dict
+    max_iter: int
+    tol: float
+    time_limit: float | None
+    random_state: np.random.Generator
+    callback: object
+    dtype: np.dtype
+
+
+def _check_init(init, W0, H0, shape, rank, dtype):
+    """``(init, W0, H0)`` checked together: a custom start needs both factors."""
     custom = W0 is not None or H0 is not None
     if init is None:
         init = "custom" if custom else "nndsvda"
@@ -122,21 +132,31 @@ def _check_args(A, rank, solver, init, loss, max_iter, tol, time_limit, random_s
     if custom:
         if W0 is None or H0 is None:
             raise ValueError("W0, H0: both must be given for init='custom', got only one")
-        W0 = v.check_nonnegative_matrix("W0", W0, dtype, shape=(A.shape[0], rank), copy=True)
-        H0 = v.check_nonnegative_matrix("H0", H0, dtype, shape=(rank, A.shape[1]), copy=True)
+        W0 = v.check_nonnegative_matrix("W0", W0, dtype, shape=(shape[0], rank), copy=True)
+        H0 = v.check_nonnegative_matrix("H0", H0, dtype, shape=(rank, shape[1]), copy=True)
         for name, X in (("W0", W0), ("H0", H0)):
             if not X.any():
                 raise ValueError(f"{name}: all {X.size} entries are zero; NMF cannot start "
                                  "from an all-zero factor (W H = 0 has no direction to improve)")
-    max_iter = v.check_int("max_iter", max_iter, low=0)
-    tol = v.check_number("tol", tol, low=0)
-    time_limit = v.check_number("time_limit", time_limit, low=0, low_inclusive=False,
-                                allow_none=True)
-    rng = v.check_random_state("random_state", random_state)
-    callback = v.check_callable("callback", callback)
+    return init, W0, H0
+
+
+def _check_args(A, rank, *, solver, loss, init, W0, H0, solver_options, dtype, **simple):
+    dtype = v.check_dtype("dtype", dtype)
+    A = v.check_nonnegative_matrix("A", A, dtype)
+    rank = v.check_int("rank", rank, low=1, high=min(A.shape))
+    v.check_choice("solver", solver, SOLVERS)
+    v.check_choice("loss", loss, LOSSES)
+    make = SOLVERS[solver]
+    if loss not in make.losses:
+        raise ValueError(f"loss: solver {solver!r} supports {list(make.losses)}, got {loss!r}")
+    options = check_solver_options(solver, make.options, solver_options)
+    init, W0, H0 = _check_init(init, W0, H0, A.shape, rank, dtype)
+    simple = {name: check(simple[name]) for name, check in _SIMPLE.items()}
     if not A.any():
         raise ValueError(f"A: all {A.size} entries are zero; there is nothing to factorize")
-    return A, rank, init, max_iter, tol, time_limit, rng, callback, W0, H0, dtype
+    return _Settings(A=A, rank=rank, solver=solver, loss=loss, init=init, W0=W0, H0=H0,
+                     solver_options=options, dtype=dtype, **simple)
 
 
 # The tol test trusts the trace trick while its rounding error is below this fraction of
@@ -146,7 +166,7 @@ _TRUSTED_NOISE = 0.1
 
 def nmf(A, rank, *, solver="hals", init=None, loss="frobenius", max_iter=500, tol=1e-4,
         time_limit=None, random_state=None, callback=None, W0=None, H0=None,
-        dtype=np.float32):
+        dtype=np.float32, solver_options=None):
     """Non-negative matrix factorization ``A ≈ W @ H`` of faces stored one per column.
 
     Note the orientation: ``A`` is ``(n_pixels, n_faces)`` as in Lee & Seung, the
@@ -165,6 +185,8 @@ def nmf(A, rank, *, solver="hals", init=None, loss="frobenius", max_iter=500, to
         extrapolation (Ang & Gillis 2019), the fastest;
         ``"mu"``: Lee & Seung's multiplicative updates; ``"anls"``: alternating exact
         non-negative least squares by block principal pivoting (Kim & Park 2011).
+        Every solver is an entry of :data:`SOLVERS` (see ``facenmf/nmf/_solver.py`` for
+        the protocol); its knobs are passed in ``solver_options``.
     init : {"nndsvda", "nndsvd", "nndsvdar", "random", "custom"} or None
         Initial factors. None means ``"nndsvda"``, or ``"custom"`` when ``W0`` and ``H0``
         are given. The built-in ones are scaled by the scalar that brings ``W H`` closest
@@ -196,6 +218,13 @@ def nmf(A, rank, *, solver="hals", init=None, loss="frobenius", max_iter=500, to
     dtype : {numpy.float32, numpy.float64}
         Precision of the computation and of the result; float32 by default (face pixels are
         8-bit data). Inputs of another dtype are converted.
+    solver_options : dict, optional
+        Keyword options of the solver, checked against its table
+        ``SOLVERS[solver].options`` (name -> default, meaning, checker). ``"hals"``:
+        ``extrapolate`` (True), ``alpha`` (0.5) and ``eps`` (0.1) of the inner-loop rule,
+        ``beta`` (0.3), ``eta`` (1.5), ``gamma`` (1.01), ``gamma_bar`` (1.005) of the
+        extrapolation; ``"mu"`` and ``"anls"`` have none. An unknown name is an error
+        that lists the valid ones.
 
     Returns
     -------
@@ -248,16 +277,17 @@ def nmf(A, rank, *, solver="hals", init=None, loss="frobenius", max_iter=500, to
     (True, True)
     """
     start = time.perf_counter()
-    (A, rank, init, max_iter, tol, time_limit, rng, callback, W0, H0, dtype) = _check_args(
-        A, rank, solver, init, loss, max_iter, tol, time_limit, random_state, callback, W0, H0,
-        dtype)
-    norm_A_sq = float(np.einsum("ij,ij->", A, A, dtype=np.float64))
-    if init == "custom":
-        W, H = W0, H0
+    args = _check_args(A, rank, solver=solver, loss=loss, init=init, W0=W0, H0=H0,
+                       solver_options=solver_options, dtype=dtype, max_iter=max_iter, tol=tol,
+                       time_limit=time_limit, random_state=random_state, callback=callback)
+    A, max_iter, tol, time_limit, callback = (args.A, args.max_iter, args.tol,
+                                              args.time_limit, args.callback)
+    if args.init == "custom":
+        W, H = args.W0, args.H0
     else:
-        W, H = initialize(A, rank, init, rng, dtype)
-    options = {"loss": loss} if SOLVERS[solver] is MU else {}
-    state = SOLVERS[solver](A, W, H, norm_A_sq, **options)
+        W, H = initialize(A, args.rank, args.init, args.random_state, args.dtype)
+    state = SOLVERS[solver](A, W, H, loss=loss, **args.solver_options)
+    norm_A_sq = state.norm_A_sq
 
     if loss == "kl":
         sum_A = float(A.sum(dtype=np.float64))
@@ -268,7 +298,7 @@ def nmf(A, rank, *, solver="hals", init=None, loss="frobenius", max_iter=500, to
         def noise(err):
             return 0.0  # computed from W H directly: no cancellation to bound
     else:
-        bound = rounding_bound(norm_A_sq, dtype)
+        bound = rounding_bound(norm_A_sq, args.dtype)
 
         def to_error(obj):
             return float(np.sqrt(obj / norm_A_sq))
@@ -322,10 +352,10 @@ def nmf(A, rank, *, solver="hals", init=None, loss="frobenius", max_iter=500, to
     W, H = state.factors()
     W, H = _normalize(np.ascontiguousarray(W), np.array(H, order="C"))
     if loss == "frobenius":
-        H = _project(A, W, H0=H)
+        H = project_unchecked(A, W, H0=H)
         error = to_error(residual_error(A, W, H))
     else:
-        error = to_error(kl_divergence(A, W @ H, np.finfo(dtype).eps, kl_constant(A)))
+        error = to_error(kl_divergence(A, W @ H, np.finfo(args.dtype).eps, kl_constant(A)))
     if stop_reason in ("max_iter", "time_limit") and max_iter > 0 and tol > 0:
         if stop_reason == "max_iter":
             message = (f"nmf stopped at max_iter={max_iter} before the error decreased by "
@@ -338,7 +368,7 @@ def nmf(A, rank, *, solver="hals", init=None, loss="frobenius", max_iter=500, to
     return Factorization(
         W=W, H=H, n_iter=n_iter, converged=stop_reason == "tol", stop_reason=stop_reason,
         error=error, history=History(np.array(seconds), np.array(errors)), solver=solver,
-        init=init, loss=loss,
+        init=args.init, loss=loss,
     )
 
 

@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._loss import gram, residual_error, squared_error
+from ._loss import gram, residual_error, squared_error, squared_norm
+from ._solver import Option, flag, number
 
-__all__ = ["HALS", "sweep", "scaled_system"]
+__all__ = ["hals", "HALS", "Extrapolated", "sweep", "scaled_system"]
 
 # Python/numpy overhead of one row update in flop-equivalents (three numpy calls of about a
 # microsecond each), measured on ORL, CBCL and synthetic data: without it, the flop count
@@ -78,38 +79,30 @@ def sweep(X, Cs, Gz, inv, n_sweeps, eps, buf, old):
 
 
 class HALS:
-    """State of an accelerated HALS fit of ``A ≈ W H`` (Frobenius loss), with extrapolation.
+    """State of a plain accelerated HALS fit of ``A ≈ W H`` (Frobenius loss).
 
-    After each factor's update ``X_n``, the next update starts from the extrapolated point
-    ``max(0, X_n + beta (X_n - X_{n-1}))``. ``beta`` grows by ``gamma`` while the error
-    falls (up to ``beta_max``, which itself creeps towards 1 by ``gamma_bar``); when the
-    error rises, the step restarts from the plain iterate, ``beta_max`` becomes the failed
-    ``beta`` and ``beta`` shrinks by ``eta`` (Ang & Gillis 2019). The state keeps the best
-    pair seen, so the reported error never rises. ``extrapolate=False`` gives plain
-    accelerated HALS, whose every step is a descent step.
-
-    After :meth:`step`, ``error`` is the objective of the step's own pair (with
-    extrapolation on, the pair made from the extrapolated ``W``; it may be above
-    ``best_error``, and then the step was a restart: ``improved`` is False). Setting
-    ``exact = True`` computes the objective from the residual (:func:`residual_error`)
-    instead of the trace trick, at the cost of one more product per step.
-
-    References
-    ----------
-    A. M. S. Ang and N. Gillis, "Accelerating nonnegative matrix factorization algorithms
-    using extrapolation", Neural Computation 31(2), 417-439, 2019. doi:10.1162/neco_a_01157
+    A step is :meth:`update_W` then :meth:`update_H`; each minimizes the objective over one
+    factor row by row, so every step is a descent step. :class:`Extrapolated` wraps it
+    with extrapolation between the half-steps. ``exact = True`` computes the objective
+    from the residual (:func:`residual_error`) instead of the trace trick, at the cost of
+    one more product per step.
     """
 
     losses = ("frobenius",)
-    improved = True  # False after a step whose extrapolation failed (a restart)
+    options = {
+        "alpha": Option(0.5, "inner sweeps per product: 1 + alpha x (cost of a product in "
+                        "sweeps), Gillis & Glineur's rule", number(0)),
+        "eps": Option(0.1, "stop the inner sweeps when one changes the factor by less than "
+                      "eps times the first's change", number(0)),
+    }
+    improved = True  # every step is a plain descent step
     exact = False  # objective from the residual instead of the trace trick
 
-    def __init__(self, A, W, H, norm_A_sq, *, alpha=0.5, eps=0.1, extrapolate=True,
-                 beta=0.3, eta=1.5, gamma=1.01, gamma_bar=1.005):
+    def __init__(self, A, W, H, *, loss="frobenius", alpha=0.5, eps=0.1):
         n, m = A.shape
         k = W.shape[1]
         dt = A.dtype
-        self.A, self.norm_A_sq = A, norm_A_sq
+        self.A, self.norm_A_sq = A, squared_norm(A)
         self.Wt = np.ascontiguousarray(W.T)
         self.H = np.ascontiguousarray(H)
         self.Cw = np.empty((k, n), dt)
@@ -123,7 +116,79 @@ class HALS:
         self.inner_w = 1 + int(alpha * product / (k * (k * n + _ROW_OVERHEAD)))
         self.inner_h = 1 + int(alpha * product / (k * (k * m + _ROW_OVERHEAD)))
         self.eps = eps
-        self.extrapolate = extrapolate
+        self.error = np.inf
+
+    def update_W(self):
+        """Sweeps over the basis images ``Wt`` (k, n), in place, for the current ``H``."""
+        Gz, inv = scaled_system(self.HHt, self.A.dtype)
+        # C / diag(G) for the W update, folded into the product: (D⁻¹ H) Aᵀ.
+        np.dot(self.H * inv[:, None], self.A.T, out=self.Cw)
+        sweep(self.Wt, self.Cw, Gz, inv, self.inner_w, self.eps, self.buf_w, self.old_w)
+
+    def update_H(self):
+        """Sweeps over the weights ``H`` (k, m), in place, for the current ``Wt``; sets
+        ``HHt`` and returns the objective of ``(Wt, H)``."""
+        A, Wt, H = self.A, self.Wt, self.H
+        np.dot(Wt, A, out=self.WtA)
+        WtW = gram(Wt)
+        Gz, inv = scaled_system(WtW, A.dtype)
+        sweep(H, self.WtA * inv[:, None], Gz, inv, self.inner_h, self.eps, self.buf_h,
+              self.old_h)
+        self.HHt = gram(H)
+        if self.exact:
+            return residual_error(A, Wt.T, H)
+        return squared_error(self.norm_A_sq, self.WtA, WtW, H, self.HHt)
+
+    def step(self):
+        self.update_W()
+        self.error = self.update_H()
+        return self.error
+
+    def objective(self):
+        """Objective of :meth:`factors` from the residual (exact)."""
+        self.error = residual_error(self.A, self.Wt.T, self.H)
+        return self.error
+
+    def previous_objective(self):
+        """None: the updates are in place, the previous factors are not kept."""
+        return None
+
+    def factors(self):
+        return self.Wt.T, self.H
+
+
+class Extrapolated:
+    """Extrapolation (Ang & Gillis 2019) around the half-steps of a plain :class:`HALS`.
+
+    After each factor's update ``X_n``, the next update starts from the extrapolated point
+    ``max(0, X_n + beta (X_n - X_{n-1}))``. ``beta`` grows by ``gamma`` while the error
+    falls (up to ``beta_max``, which itself creeps towards 1 by ``gamma_bar``); when the
+    error rises, the step restarts from the plain iterate, ``beta_max`` becomes the failed
+    ``beta`` and ``beta`` shrinks by ``eta``. The state keeps the best pair seen, so the
+    reported error never rises.
+
+    After :meth:`step`, ``error`` is the objective of the step's own pair (the pair made
+    from the extrapolated ``W``; it may be above ``best_error``, and then the step was a
+    restart: ``improved`` is False). ``exact`` is the plain solver's.
+
+    References
+    ----------
+    A. M. S. Ang and N. Gillis, "Accelerating nonnegative matrix factorization algorithms
+    using extrapolation", Neural Computation 31(2), 417-439, 2019. doi:10.1162/neco_a_01157
+    """
+
+    options = {
+        "beta": Option(0.3, "initial extrapolation weight, in [0, 1]", number(0, high=1)),
+        "eta": Option(1.5, "divisor of beta after a failed extrapolation, > 1",
+                      number(1, low_inclusive=False)),
+        "gamma": Option(1.01, "growth of beta after a successful one, >= 1", number(1)),
+        "gamma_bar": Option(1.005, "growth of beta's upper bound, >= 1", number(1)),
+    }
+
+    def __init__(self, plain, *, beta=0.3, eta=1.5, gamma=1.01, gamma_bar=1.005):
+        self.plain = plain
+        self.losses, self.norm_A_sq = plain.losses, plain.norm_A_sq
+        self.improved = True  # False after a step whose extrapolation failed (a restart)
         self.beta, self.beta_max = beta, 1.0
         self.eta, self.gamma, self.gamma_bar = eta, gamma, gamma_bar
         # Previous plain iterates (None until the first step) and the best pair so far.
@@ -131,8 +196,16 @@ class HALS:
         self.error = self.best_error = np.inf
         # The best pair, and the one it replaced (None while the best is the initial pair,
         # whose arrays the first step updates in place).
-        self.best, self.replaced = (self.Wt, self.H), None
+        self.best, self.replaced = (plain.Wt, plain.H), None
         self._owned = False
+
+    @property
+    def exact(self):
+        return self.plain.exact
+
+    @exact.setter
+    def exact(self, value):
+        self.plain.exact = value
 
     def _extrapolated(self, X, prev):
         """``max(0, X + beta (X - prev))`` written into ``prev``'s buffer (returned)."""
@@ -142,28 +215,13 @@ class HALS:
         return np.maximum(prev, 0, out=prev)
 
     def step(self):
-        A, Wt, H, dt = self.A, self.Wt, self.H, self.A.dtype
-        Gz, inv = scaled_system(self.HHt, dt)
-        # C / diag(G) for the W update, folded into the product: (D⁻¹ H) Aᵀ.
-        np.dot(H * inv[:, None], A.T, out=self.Cw)
-        sweep(Wt, self.Cw, Gz, inv, self.inner_w, self.eps, self.buf_w, self.old_w)
-        Wn = Wt
-        if self.extrapolate and self.Wt_prev is not None:
-            Wt = self._extrapolated(Wn, self.Wt_prev)
-        np.dot(Wt, A, out=self.WtA)
-        WtW = gram(Wt)
-        Gz, inv = scaled_system(WtW, dt)
-        sweep(H, self.WtA * inv[:, None], Gz, inv, self.inner_h, self.eps, self.buf_h,
-              self.old_h)
-        HHt = gram(H)
-        if self.exact:
-            error = residual_error(A, Wt.T, H)
-        else:
-            error = squared_error(self.norm_A_sq, self.WtA, WtW, H, HHt)
-        self.error = error
-        if not self.extrapolate:
-            self.HHt, self.best_error, self.best = HHt, error, (Wt, H)
-            return error
+        s = self.plain
+        s.update_W()
+        Wn = Wt = s.Wt
+        if self.Wt_prev is not None:
+            Wt = s.Wt = self._extrapolated(Wn, self.Wt_prev)
+        self.error = error = s.update_H()
+        H = s.H
         self.improved = improved = error < self.best_error
         if improved:
             self.best_error = error
@@ -179,32 +237,47 @@ class HALS:
         # start the next step from the extrapolated ones.
         if Wt is Wn:
             Wn = Wn.copy()
-        self.Wt, self.Wt_prev = Wt, Wn
+        s.Wt, self.Wt_prev = Wt, Wn
         if improved and self.H_prev is not None:
-            self.H = self._extrapolated(H, self.H_prev)
-            HHt = gram(self.H)
+            s.H = self._extrapolated(H, self.H_prev)
+            s.HHt = gram(s.H)
         else:
-            self.H = H.copy()
-        self.H_prev, self.HHt = H, HHt
+            s.H = H.copy()
+        self.H_prev = H
         return self.best_error
 
     def objective(self):
         """Objective of :meth:`factors` from the residual (exact); it becomes the best
         error the next steps are compared with."""
         Wt, H = self.best
-        self.best_error = residual_error(self.A, Wt.T, H)
-        if not self.extrapolate:
-            self.error = self.best_error
+        self.best_error = residual_error(self.plain.A, Wt.T, H)
         return self.best_error
 
     def previous_objective(self):
-        """Exact objective of the best pair before the last improving step, or None when it
-        is not kept (without extrapolation, or before the second improvement)."""
-        if not self.extrapolate or self.replaced is None:
+        """Exact objective of the best pair before the last improving step, or None before
+        the second improvement."""
+        if self.replaced is None:
             return None
         Wt, H = self.replaced
-        return residual_error(self.A, Wt.T, H)
+        return residual_error(self.plain.A, Wt.T, H)
 
     def factors(self):
         Wt, H = self.best
         return Wt.T, H
+
+
+def hals(A, W, H, *, loss="frobenius", extrapolate=True, beta=0.3, eta=1.5, gamma=1.01,
+         gamma_bar=1.005, **plain):
+    """The ``"hals"`` solver: plain :class:`HALS` (options ``alpha``, ``eps``), wrapped in
+    :class:`Extrapolated` (options ``beta``, ``eta``, ``gamma``, ``gamma_bar``) unless
+    ``extrapolate=False``."""
+    state = HALS(A, W, H, loss=loss, **plain)
+    if not extrapolate:
+        return state
+    return Extrapolated(state, beta=beta, eta=eta, gamma=gamma, gamma_bar=gamma_bar)
+
+
+hals.losses = HALS.losses
+hals.options = {**HALS.options,
+                "extrapolate": Option(True, "extrapolate between half-steps (Ang & Gillis)", flag),
+                **Extrapolated.options}

@@ -6,27 +6,27 @@ import numpy as np
 
 from ._loss import gram
 
-__all__ = ["INITS", "initialize", "truncated_svd"]
+__all__ = ["INITS", "EXACT_SVD_MAX", "initialize", "truncated_svd"]
 
 INITS = ("random", "nndsvd", "nndsvda", "nndsvdar", "custom")
 
 # Below this many columns (or rows) on the smaller side the SVD comes exactly from the
 # eigen-decomposition of the small Gram matrix; above it a randomized SVD is cheaper.
-_EXACT_SVD_MAX = 1500
+EXACT_SVD_MAX = 1500
 
 
 def truncated_svd(A, rank, rng=None):
     """Leading ``rank`` singular triplets of ``A`` (float64).
 
     Returns ``U (n, rank)``, ``s (rank,)``, ``Vt (rank, m)`` with ``s`` descending. When
-    the smaller side of ``A`` is at most ``_EXACT_SVD_MAX`` they come exactly (and
+    the smaller side of ``A`` is at most ``EXACT_SVD_MAX`` they come exactly (and
     deterministically) from the eigen-decomposition of the Gram matrix; above, from a
     randomized SVD whose random start is drawn from ``rng`` (a ``numpy.random.Generator``;
     None means a fresh unseeded one), accurate to rounding for the leading triplets but
     reproducible only for the same seed.
     """
     n, m = A.shape
-    if min(n, m) <= _EXACT_SVD_MAX:
+    if min(n, m) <= EXACT_SVD_MAX:
         A64 = A.astype(np.float64, copy=False)
         left = n <= m
         gram = A64 @ A64.T if left else A64.T @ A64

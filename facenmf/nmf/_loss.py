@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import xlogy
 
-__all__ = ["squared_error", "residual_error", "rounding_bound", "gram", "kl_constant",
+__all__ = ["squared_norm", "squared_error", "residual_error", "rounding_bound", "gram", "kl_constant",
            "kl_divergence"]
 
 # Bound on the rounding error of the trace trick in units of eps ||A||²: twice the cross
@@ -35,6 +35,11 @@ _BLOCK = 1 << 20
 def _column_blocks(A):
     step = max(1, _BLOCK // max(A.shape[0], 1))
     return (slice(s, s + step) for s in range(0, A.shape[1], step))
+
+
+def squared_norm(A):
+    """``||A||_F²`` accumulated in float64."""
+    return float(np.einsum("ij,ij->", A, A, dtype=np.float64))
 
 
 def gram(X):

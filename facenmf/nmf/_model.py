@@ -10,7 +10,7 @@ import numpy as np
 from .. import _validation as v
 from .._atomic import atomic_write
 from ._core import nmf
-from ._project import _project
+from ._project import project_unchecked
 
 __all__ = ["NMF", "save_model", "load_model"]
 
@@ -28,7 +28,8 @@ class NMF:
 
     Parameters
     ----------
-    rank, solver, init, loss, max_iter, tol, time_limit, random_state, callback, dtype
+    rank, solver, init, loss, max_iter, tol, time_limit, random_state, callback, dtype, \
+solver_options
         As in :func:`nmf`.
     image_shape : tuple of int, optional
         ``(height, width)`` of the faces, kept with the model (and in its file) so that
@@ -49,7 +50,7 @@ class NMF:
 
     def __init__(self, rank, *, solver="hals", init=None, loss="frobenius", max_iter=500,
                  tol=1e-4, time_limit=None, random_state=None, callback=None,
-                 dtype=np.float32, image_shape=None, preparation=None):
+                 dtype=np.float32, image_shape=None, preparation=None, solver_options=None):
         self.rank = rank
         self.solver = solver
         self.init = init
@@ -60,6 +61,7 @@ class NMF:
         self.random_state = random_state
         self.callback = callback
         self.dtype = dtype
+        self.solver_options = solver_options
         self.image_shape = None if image_shape is None else _check_shape(image_shape)
         self.preparation = _check_preparation(preparation)
         self.W = None
@@ -73,7 +75,7 @@ class NMF:
         return {"solver": self.solver, "init": self.init, "loss": self.loss,
                 "max_iter": self.max_iter, "tol": self.tol, "time_limit": self.time_limit,
                 "random_state": self.random_state, "callback": self.callback,
-                "dtype": self.dtype}
+                "dtype": self.dtype, "solver_options": self.solver_options}
 
     def fit(self, A, W0=None, H0=None):
         """Factorize ``A`` (n_pixels, n_faces); returns ``self``."""
@@ -111,7 +113,7 @@ class NMF:
         A = v.check_nonnegative_matrix("A", A, self.W.dtype, shape=(self.W.shape[0], None))
         if mask is not None:
             mask = v.check_mask("mask", mask, A.shape)
-        return _project(A, self.W, mask)
+        return project_unchecked(A, self.W, mask)
 
     def reconstruct(self, H):
         """Faces ``W @ H`` (n_pixels, n_faces) from weights ``H`` (rank, n_faces)."""

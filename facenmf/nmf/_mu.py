@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._loss import gram, kl_constant, kl_divergence, residual_error, squared_error
+from ._loss import gram, kl_constant, kl_divergence, residual_error, squared_error, squared_norm
 
 __all__ = ["MU"]
 
@@ -26,11 +26,12 @@ class MU:
     """
 
     losses = ("frobenius", "kl")
+    options = {}
     improved = True  # every step is a plain descent step
     exact = False
 
-    def __init__(self, A, W, H, norm_A_sq, *, loss="frobenius"):
-        self.A, self.norm_A_sq, self.loss = A, norm_A_sq, loss
+    def __init__(self, A, W, H, *, loss="frobenius"):
+        self.A, self.norm_A_sq, self.loss = A, squared_norm(A), loss
         self.W, self.H = np.array(W, order="C"), np.array(H, order="C")
         # Guards 0/0 in the updates; an entry that reaches 0 stays 0 (a known property of
         # multiplicative updates).

@@ -19,14 +19,26 @@ def _warm_start(G, C):
     return Z > 0
 
 
-def _project(A, W, mask=None, H0=None, return_products=False, ridge=None):
-    """Trusting core of :func:`project` (inputs already checked).
+def project_unchecked(A, W, mask=None, *, H0=None, ridge=None):
+    """:func:`project` without the checks of its inputs, with a first guess and a ridge.
 
-    ``H0`` (rank, n_faces), e.g. the weights of a fit, only guides the first guess of the
-    positive entries; the solution is the same exact one without it. With
-    ``return_products`` (no mask), also return ``WᵀA`` and ``WᵀW`` in float64, so that a
-    caller can compute the error without forming them again. ``ridge`` (a number, or one
-    per face) adds ``ridge ||h||²`` to each face's objective.
+    For callers that project many times with inputs they have already checked (e.g.
+    :func:`facenmf.recognition.robust_project`): ``A`` (n_pixels, n_faces) and ``W``
+    (n_pixels, rank) non-negative, finite and of the same float dtype; ``mask`` None or a
+    boolean array of shape (n_pixels,) or (n_pixels, n_faces), True where a pixel is ignored.
+
+    Parameters
+    ----------
+    H0 : ndarray of shape (rank, n_faces), optional
+        E.g. the weights of a previous projection: only guides the first guess of the
+        positive entries; the solution is the same exact one without it.
+    ridge : float or ndarray of shape (n_faces,), optional
+        Adds ``ridge ||h||²`` to each face's objective.
+
+    Returns
+    -------
+    H : ndarray of shape (rank, n_faces)
+        Non-negative weights, in ``W``'s dtype.
     """
     k, m = W.shape[1], A.shape[1]
     active = np.flatnonzero(np.einsum("ij,ij->j", W, W) > 0)
@@ -51,31 +63,7 @@ def _project(A, W, mask=None, H0=None, return_products=False, ridge=None):
     if active.size:
         passive = H0[active] > 0 if H0 is not None else _warm_start(G, C)
         H[active] = nnls_bpp(G, C, passive=passive)
-    return (H, WtA, WtW) if return_products else H
-
-
-def project_unchecked(A, W, mask=None, *, H0=None, ridge=None):
-    """:func:`project` without the checks of its inputs, with a first guess and a ridge.
-
-    For callers that project many times with inputs they have already checked (e.g.
-    :func:`facenmf.recognition.robust_project`): ``A`` (n_pixels, n_faces) and ``W``
-    (n_pixels, rank) non-negative, finite and of the same float dtype; ``mask`` None or a
-    boolean array of shape (n_pixels,) or (n_pixels, n_faces), True where a pixel is ignored.
-
-    Parameters
-    ----------
-    H0 : ndarray of shape (rank, n_faces), optional
-        E.g. the weights of a previous projection: only guides the first guess of the
-        positive entries; the solution is the same exact one without it.
-    ridge : float or ndarray of shape (n_faces,), optional
-        Adds ``ridge ||h||²`` to each face's objective.
-
-    Returns
-    -------
-    H : ndarray of shape (rank, n_faces)
-        Non-negative weights, in ``W``'s dtype.
-    """
-    return _project(A, W, mask, H0=H0, ridge=ridge)
+    return H
 
 
 def _masked_grams(W, mask):
@@ -129,4 +117,4 @@ def project(A, W, *, mask=None):
     A = v.check_nonnegative_matrix("A", A, dtype, shape=(W.shape[0], None))
     if mask is not None:
         mask = v.check_mask("mask", mask, A.shape)
-    return _project(A, W, mask)
+    return project_unchecked(A, W, mask)

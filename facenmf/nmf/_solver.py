@@ -1,0 +1,115 @@
+"""What a solver is: the protocol every entry of the registry follows, and its options.
+
+A solver is a class (or a function returning an object) registered by name in
+:data:`facenmf.nmf.SOLVERS` (``_registry.py``). :func:`facenmf.nmf.nmf` validates the
+data and the solver's options, builds the initial factors, constructs the solver and then
+only calls :meth:`Solver.step` until it stops; the solver owns the update rule. Adding a
+solver is writing one module with such a class and adding one line to the registry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar, Mapping, Protocol
+
+import numpy as np
+
+from .. import _validation as v
+
+__all__ = ["Solver", "Option", "check_solver_options"]
+
+
+@dataclass(frozen=True)
+class Option:
+    """One keyword option of a solver: its default, what it does, and its checker.
+
+    ``check(name, value)`` returns the checked value or raises ``TypeError``/``ValueError``
+    naming ``name`` (a checker of :mod:`facenmf._validation` with its bounds bound).
+    """
+
+    default: Any
+    doc: str
+    check: Callable[[str, Any], Any]
+
+
+def number(low=None, *, low_inclusive=True, high=None):
+    """Checker of a finite number ``>= low`` (or ``> low``) and ``<= high``."""
+    def check(name, value):
+        value = v.check_number(name, value, low=low, low_inclusive=low_inclusive)
+        if high is not None and value > high:
+            raise ValueError(f"{name}: expected a number <= {high}, got {value}")
+        return value
+    return check
+
+
+def flag(name, value):
+    """Checker of a ``bool``."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected True or False, got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
+class Solver(Protocol):
+    """The protocol of a solver of ``A ≈ W H``, ``A`` of shape (n_pixels, n_faces).
+
+    Class attributes
+    ----------------
+    losses : tuple of str
+        The losses it minimizes (a subset of :data:`facenmf.nmf.LOSSES`).
+    options : mapping of str to Option
+        The keyword options it accepts beyond ``loss``; :func:`facenmf.nmf.nmf` passes
+        ``solver_options`` through after checking them against this table.
+
+    Construction
+    ------------
+    ``Solver(A, W, H, *, loss, **options)`` with checked, C-contiguous ``A`` (n, m),
+    initial ``W`` (n, k) and ``H`` (k, m) of ``A``'s dtype (the solver may update them in
+    place). It sets ``norm_A_sq`` (``||A||_F²`` in float64).
+
+    Instance attributes
+    -------------------
+    norm_A_sq : float
+        ``||A||_F²``, for relative errors.
+    improved : bool
+        False after a step that did not lower the objective of :meth:`factors` (an
+        extrapolation restart): such a step does not count for the ``tol`` test.
+    exact : bool
+        Set to True by :func:`nmf` near convergence: :meth:`step` then computes its
+        objective from the residual instead of a cheaper formula with rounding error.
+    """
+
+    losses: ClassVar[tuple[str, ...]]
+    options: ClassVar[Mapping[str, Option]]
+    norm_A_sq: float
+    improved: bool
+    exact: bool
+
+    def step(self) -> float:
+        """One outer iteration (W then H); returns the objective of :meth:`factors` (the
+        squared Frobenius error for ``"frobenius"``, the divergence for ``"kl"``)."""
+
+    def objective(self) -> float:
+        """The objective of :meth:`factors`, computed exactly (from the residual)."""
+
+    def previous_objective(self) -> float | None:
+        """The exact objective of the factors before the last step, or None if not kept."""
+
+    def factors(self) -> tuple[np.ndarray, np.ndarray]:
+        """The current best ``(W, H)`` (views: read, do not modify)."""
+
+
+def check_solver_options(solver: str, table: Mapping[str, Option], options) -> dict:
+    """Return ``options`` (a mapping or None) checked against a solver's option table."""
+    if options is None:
+        return {}
+    if not isinstance(options, Mapping):
+        raise TypeError(f"solver_options: expected a dict of options of solver {solver!r}, got "
+                        f"{type(options).__name__} {options!r}")
+    checked = {}
+    for key, value in options.items():
+        if key not in table:
+            valid = sorted(table) or "none"
+            raise ValueError(f"solver_options: solver {solver!r} has no option {key!r}; its "
+                             f"options are {valid}")
+        checked[key] = table[key].check(f"solver_options[{key!r}]", value)
+    return checked
