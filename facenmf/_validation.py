@@ -15,6 +15,9 @@ __all__ = [
     "check_choice",
     "check_int",
     "check_number",
+    "check_fraction",
+    "check_image_shape",
+    "check_fitted",
     "check_random_state",
     "check_callable",
     "check_dtype",
@@ -61,20 +64,97 @@ def check_int(name: str, value, *, low=None, high=None, allow_none=False):
     return value
 
 
-def check_number(name: str, value, *, low=None, low_inclusive=True, allow_none=False):
-    """Return ``value`` as a finite ``float`` checked against a lower bound."""
+def _real(name, value, what):
+    """``value`` as a float if it is a real number (not a bool), else TypeError."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected {what}, got {_type_name(value)} {value!r}")
+    return float(value)
+
+
+def _interval(low, high, low_inclusive, high_inclusive):
+    return (f"{'[' if low_inclusive else '('}{low:g}, {high:g}"
+            f"{']' if high_inclusive else ')'}")
+
+
+def check_number(name: str, value, *, low=None, low_inclusive=True, high=None,
+                 high_inclusive=True, allow_none=False):
+    """Return ``value`` as a finite ``float`` checked against a lower and/or upper bound.
+
+    With both bounds the message names the interval (``expected a number in (0, 1]``).
+    """
     if value is None and allow_none:
         return None
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name}: expected a number, got {_type_name(value)} {value!r}")
-    value = float(value)
+    value = _real(name, value, "a number")
     if not np.isfinite(value):
         raise ValueError(f"{name}: expected a finite number, got {value}")
-    if low is not None:
-        if (low_inclusive and value < low) or (not low_inclusive and value <= low):
-            sign = ">=" if low_inclusive else ">"
-            raise ValueError(f"{name}: expected a number {sign} {low}, got {value}")
+    below = low is not None and (value < low if low_inclusive else value <= low)
+    above = high is not None and (value > high if high_inclusive else value >= high)
+    if (below or above) and low is not None and high is not None:
+        raise ValueError(f"{name}: expected a number in "
+                         f"{_interval(low, high, low_inclusive, high_inclusive)}, got {value}")
+    if below:
+        sign = ">=" if low_inclusive else ">"
+        raise ValueError(f"{name}: expected a number {sign} {low}, got {value}")
+    if above:
+        sign = "<=" if high_inclusive else "<"
+        raise ValueError(f"{name}: expected a number {sign} {high}, got {value}")
     return value
+
+
+def check_fraction(name: str, value, *, zero=False, one=True):
+    """Return ``value`` as a ``float`` fraction: in (0, 1] by default, 0 allowed with
+    ``zero=True``, 1 excluded with ``one=False`` (``[0, 1)``: ``zero=True, one=False``)."""
+    value = _real(name, value, "a fraction")
+    if not ((0 <= value if zero else 0 < value) and (value <= 1 if one else value < 1)):
+        raise ValueError(f"{name}: expected a fraction in {_interval(0, 1, zero, one)}, "
+                         f"got {value}")
+    return value
+
+
+def check_image_shape(name: str, value, n_pixels=None, *, rows_of=None):
+    """Return ``(height, width)`` as two positive ints, with ``n_pixels`` pixels if given.
+
+    Parameters
+    ----------
+    name : str
+        The parameter's name, used in error messages (``"image_shape"``).
+    value : sequence of two integers
+        The shape to check (a tuple, list or 1-D array; no bools, no floats).
+    n_pixels : int, optional
+        The pixel count ``height * width`` must equal (the rows of a matrix of faces).
+    rows_of : str, optional
+        The name of the matrix whose rows ``n_pixels`` counts; the mismatch message then
+        reads ``image_shape: (11, 10) has 110 pixels but W has 120 rows``, and without it
+        ``image_shape: expected (height, width) with 120 pixels, got (11, 10)``.
+
+    Raises
+    ------
+    TypeError
+        Not a sequence of two integers.
+    ValueError
+        A size below 1, or the wrong number of pixels.
+    """
+    if (isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2
+            or not all(isinstance(s, numbers.Integral) and not isinstance(s, (bool, np.bool_))
+                       for s in value)):
+        raise TypeError(f"{name}: expected (height, width) as two integers, got {value!r}")
+    shape = (int(value[0]), int(value[1]))
+    if min(shape) < 1:
+        raise ValueError(f"{name}: expected positive sizes, got {shape}")
+    if n_pixels is not None and shape[0] * shape[1] != n_pixels:
+        if rows_of is not None:
+            raise ValueError(f"{name}: {shape} has {shape[0] * shape[1]} pixels but {rows_of} "
+                             f"has {n_pixels} rows")
+        raise ValueError(f"{name}: expected (height, width) with {n_pixels} pixels, "
+                         f"got {shape}")
+    return shape
+
+
+def check_fitted(name: str, model):
+    """Return ``model`` if it is fitted (its basis ``W`` is set), else ValueError."""
+    if getattr(model, "W", None) is None:
+        raise ValueError(f"{name}: the model is not fitted; call fit(A) or load_model(path)")
+    return model
 
 
 def check_random_state(name: str, value) -> np.random.Generator:

@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from ._validation import check_finite_matrix
+from ._validation import check_finite_matrix, check_image_shape
 
 __all__ = ["psnr", "ssim", "hoyer_sparseness"]
 
@@ -93,11 +93,7 @@ def ssim(a, b, image_shape):
     from skimage.metrics import structural_similarity
 
     a, b = _pair(a, b)
-    if (not isinstance(image_shape, (tuple, list)) or len(image_shape) != 2
-            or int(image_shape[0]) * int(image_shape[1]) != a.shape[0]):
-        raise ValueError(f"image_shape: expected (height, width) with height * width == "
-                         f"{a.shape[0]}, got {image_shape!r}")
-    shape = (int(image_shape[0]), int(image_shape[1]))
+    shape = check_image_shape("image_shape", image_shape, a.shape[0])
     win = min(7, *shape)
     win -= 1 - win % 2
     single = a.ndim == 1

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
-
 
 from .._atomic import check_output
 from .._validation import check_figure_path
@@ -38,17 +38,18 @@ def save_figure(draw, path, *args, **kwargs):
 
 # -- data options ------------------------------------------------------------------------
 def crop_option(values):
+    """``--crop``'s words as ``load_faces(crop=)`` takes them (which checks the fraction)."""
     if values is None:
         return None
-    if len(values) == 1:
-        value = number(low=0, inclusive=False)(values[0])
-        if value > 1:
-            raise ValueError(f"--crop: expected a fraction in (0, 1], got {values[0]}")
-        return value
-    if len(values) in (2, 4):
+    if len(values) not in (1, 2, 4):
+        raise ValueError(f"--crop: expected F, H W or TOP LEFT BOTTOM RIGHT, got {len(values)} "
+                         "values")
+    try:
+        if len(values) == 1:
+            return number()(values[0])
         return tuple(integer(low=0)(text) for text in values)
-    raise ValueError(f"--crop: expected F, H W or TOP LEFT BOTTOM RIGHT, got {len(values)} "
-                     "values")
+    except argparse.ArgumentTypeError as exc:  # raised here, not by the parser: one line
+        raise ValueError(f"--crop: {exc}") from None
 
 
 def load_source(args, parser):

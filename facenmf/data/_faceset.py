@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validation import check_int, check_random_state
+from .._validation import check_image_shape, check_int, check_random_state
 
 __all__ = ["FaceSet"]
 
@@ -66,12 +66,8 @@ class FaceSet:
         if getattr(self.A, "ndim", None) != 2:
             raise ValueError(f"A: expected a 2-D array (n_pixels, n_faces), got {type(self.A).__name__} "
                              f"of shape {getattr(self.A, 'shape', None)}")
-        self.image_shape = tuple(int(s) for s in self.image_shape)
-        if int(np.prod(self.image_shape)) != self.A.shape[0]:
-            raise ValueError(
-                f"image_shape: {self.image_shape} has {int(np.prod(self.image_shape))} pixels "
-                f"but A has {self.A.shape[0]} rows"
-            )
+        self.image_shape = check_image_shape("image_shape", self.image_shape, self.A.shape[0],
+                                             rows_of="A")
         if self.labels is not None:
             self.labels = np.asarray(self.labels)
             if self.labels.shape != (self.A.shape[1],):

@@ -17,7 +17,7 @@ import numpy as np
 from skimage import exposure
 from skimage.transform import resize
 
-from .._validation import check_choice
+from .._validation import check_choice, check_fraction
 
 __all__ = ["check_crop", "check_size", "crop_image", "resize_image", "equalize_image",
            "normalize_image", "NORMALIZATIONS", "preprocess"]
@@ -53,10 +53,7 @@ def check_crop(crop):
     if crop is None:
         return None
     if isinstance(crop, numbers.Real) and not isinstance(crop, (bool, np.bool_)) and not _is_int(crop):
-        crop = float(crop)
-        if not 0 < crop <= 1:
-            raise ValueError(f"crop: expected a fraction in (0, 1], got {crop}")
-        return ("fraction", crop)
+        return ("fraction", check_fraction("crop", crop))
     if isinstance(crop, (tuple, list)) and all(_is_int(c) for c in crop):
         if len(crop) == 2:
             if min(crop) < 1:

@@ -77,9 +77,7 @@ def whitened_distances(gallery, labels, probes, *, shrinkage=WHITENING_SHRINKAGE
     ndarray of shape (n_gallery, n_probes)
         ``1 - cos`` of the whitened features, in [0, 2].
     """
-    shrinkage = v.check_number("shrinkage", shrinkage, low=0, low_inclusive=False)
-    if shrinkage > 1:
-        raise ValueError(f"shrinkage: expected a number in (0, 1], got {shrinkage}")
+    shrinkage = v.check_number("shrinkage", shrinkage, low=0, low_inclusive=False, high=1)
     G = np.asarray(gallery, dtype=np.float64)
     P = np.asarray(probes, dtype=np.float64)
     labels = np.asarray(labels)

@@ -59,6 +59,7 @@ def occlude(A, image_shape, condition, *, random_state=None):
     """
     kind, fraction = parse_condition(condition)
     A = np.array(A, dtype=np.float32)
+    image_shape = v.check_image_shape("image_shape", image_shape)
     h, w = image_shape
     if A.ndim != 2 or A.shape[0] != h * w:
         raise ValueError(f"A: expected shape ({h * w}, n_faces) for image_shape {image_shape}, "

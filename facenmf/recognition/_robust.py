@@ -58,16 +58,11 @@ def robust_project(A, W, *, image_shape=None, keep=0.7, threshold=3.0, max_iter=
     dtype = W.dtype if W.dtype in (np.float32, np.float64) else np.dtype(np.float32)
     W = v.check_nonnegative_matrix("W", W, dtype)
     A = v.check_nonnegative_matrix("A", A, dtype, shape=(W.shape[0], None))
-    keep = v.check_number("keep", keep, low=0, low_inclusive=False)
-    if keep > 1:
-        raise ValueError(f"keep: expected a fraction in (0, 1], got {keep}")
+    keep = v.check_fraction("keep", keep)
     threshold = v.check_number("threshold", threshold, low=0, low_inclusive=False)
     max_iter = v.check_int("max_iter", max_iter, low=1)
     if image_shape is not None:
-        image_shape = tuple(v.check_int("image_shape", s, low=1) for s in image_shape)
-        if len(image_shape) != 2 or image_shape[0] * image_shape[1] != W.shape[0]:
-            raise ValueError(f"image_shape: expected (height, width) with {W.shape[0]} pixels, "
-                             f"got {image_shape}")
+        image_shape = v.check_image_shape("image_shape", image_shape, W.shape[0])
 
     residual, H = _robust_start(A, W, image_shape, keep)
 
