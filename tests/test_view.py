@@ -16,7 +16,6 @@ from PIL import Image
 
 import facenmf
 from facenmf import view
-from facenmf.view._common import _human
 
 SHAPE = (12, 10)
 RANK = 6
@@ -288,7 +287,7 @@ def test_hoyer_sparseness_bad_input(x, match):
                                     (0.25, "0.25"), (1.2e-5, "0.000012"), (0.0, "0"),
                                     (-2.5, "-2.5"), (99.96, "100"), (1e-12, "0")])
 def test_numbers_are_written_for_people(x, text):
-    assert _human(x) == text
+    assert view.human(x) == text
 
 
 def test_titles_have_no_scientific_notation():

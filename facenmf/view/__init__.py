@@ -29,6 +29,7 @@ from .rate_distortion import rate_distortion
 from ._common import DIVERGING as DIVERGING  # public constants, as before the split
 from ._common import DPI as DPI
 from ._common import GREY as GREY
+from ._common import human
 from ..baselines import method_bases  # re-exported: view.method_bases still works
 from ..metrics import hoyer_sparseness  # re-exported: view.hoyer_sparseness still works
 
@@ -38,6 +39,7 @@ __all__ = [
     "compare_methods",
     "convergence",
     "hoyer_sparseness",
+    "human",
     "method_bases",
     "nearest_faces",
     "parts",

@@ -5,7 +5,6 @@ montage tiles, and the figure resolution and colour maps.
 from __future__ import annotations
 
 import math
-import numbers
 import textwrap
 
 import numpy as np
@@ -14,6 +13,9 @@ from matplotlib.colors import Normalize
 
 from .. import _validation as v
 from .._atomic import atomic_write
+
+__all__ = ["DPI", "GREY", "DIVERGING", "check_matrix", "check_indices", "human", "suptitle",
+           "finish", "scaled_tiles", "montage", "bare", "grey_limit"]
 
 #: Resolution of the figures and of the saved PNGs (pixels per inch).
 DPI = 100
@@ -24,31 +26,14 @@ _GAP_GREY, _GAP_SIGNED = "white", "0.65"
 
 
 # -- checks ------------------------------------------------------------------------------
-def _check_matrix(name, value, *, shape=None, nonnegative=False):
+def check_matrix(name, value, *, shape=None, nonnegative=False):
     """Return ``value`` as a finite 2-D float64 array (optionally non-negative, of a shape)."""
     if nonnegative:
         return v.check_nonnegative_matrix(name, value, np.float64, shape=shape)
     return v.check_finite_matrix(name, value, shape=shape)
 
 
-def _check_image_shape(image_shape, n_rows, rows_name):
-    """Return ``(height, width)`` as ints, checked against the pixel count ``n_rows``."""
-    if (isinstance(image_shape, (str, bytes)) or not hasattr(image_shape, "__len__")
-            or len(image_shape) != 2
-            or not all(isinstance(s, numbers.Integral) and not isinstance(s, bool)
-                       for s in image_shape)):
-        raise TypeError(f"image_shape: expected (height, width) as two integers, "
-                        f"got {image_shape!r}")
-    shape = (int(image_shape[0]), int(image_shape[1]))
-    if min(shape) < 1:
-        raise ValueError(f"image_shape: expected positive sizes, got {shape}")
-    if shape[0] * shape[1] != n_rows:
-        raise ValueError(f"image_shape: {shape} has {shape[0] * shape[1]} pixels but "
-                         f"{rows_name} has {n_rows} rows")
-    return shape
-
-
-def _check_indices(name, value, n):
+def check_indices(name, value, n):
     """Return 1-D integer indices into ``range(n)`` (negative ones wrapped), non-empty."""
     idx = np.asarray(value)
     if idx.dtype.kind not in "iu" or idx.ndim != 1:
@@ -62,15 +47,17 @@ def _check_indices(name, value, n):
 
 
 # -- text --------------------------------------------------------------------------------
-def _human(x):
+def human(x):
     """A number as people write it: ``3,110``, ``644``, ``12.5``, ``0.25``, ``0.00012``.
 
-    Three significant digits below 100, whole numbers with thousands separators above;
+    How every figure writes the numbers of its titles and tick labels (public as
+    ``facenmf.view.human``, so that other figures can match them). Three significant
+    digits below 100, whole numbers with thousands separators above;
     never scientific notation (``3.11e+03``).
 
     Examples
     --------
-    >>> [_human(x) for x in (10304 / 3.3125, 643.9, 12.53, 0.25, 1.2e-4, 0, -2.5)]
+    >>> [human(x) for x in (10304 / 3.3125, 643.9, 12.53, 0.25, 1.2e-4, 0, -2.5)]
     ['3,111', '644', '12.5', '0.25', '0.00012', '0', '-2.5']
     """
     x = float(x)
@@ -100,7 +87,7 @@ def _wrap(text, chars):
     return lines
 
 
-def _suptitle(fig, text, fontsize):
+def suptitle(fig, text, fontsize):
     """Set ``text`` as the figure title, each line wrapped to fit the figure's width."""
     # About 0.6 em per character (DejaVu Sans, mixed text and digits); 8% margin.
     chars = max(16, int(0.92 * fig.get_figwidth() * 72 / (0.6 * fontsize)))
@@ -109,7 +96,7 @@ def _suptitle(fig, text, fontsize):
 
 
 # -- saving ------------------------------------------------------------------------------
-def _finish(fig, path):
+def finish(fig, path):
     """Save ``fig`` at ``path`` (if given) in the format its extension names (``.png``,
     ``.pdf``, ``.svg``, ``.jpg``, ...; see ``FIGURE_FORMATS``), never leaving a partial file."""
     if path is None:
@@ -126,7 +113,7 @@ def _finish(fig, path):
 _TILE_PERCENTILE = 99.0  # each tile's white point; the brightest 1% of its pixels saturate
 
 
-def _scaled_tiles(M, image_shape, signed):
+def scaled_tiles(M, image_shape, signed):
     """Columns of ``M`` as images each scaled on its own: to [0, 1], or to [-1, 1] if signed.
 
     Returns an array of shape (n_columns, height, width).
@@ -142,7 +129,7 @@ def _scaled_tiles(M, image_shape, signed):
     return tiles.T.reshape((M.shape[1], *image_shape))
 
 
-def _montage(ax, tiles, ncols, *, signed, labels=None, fontsize=6.5):
+def montage(ax, tiles, ncols, *, signed, labels=None, fontsize=6.5):
     """Draw tiles of shape (k, height, width) as one image in a grid on ``ax``.
 
     The gaps are NaN, drawn in a colour of their own, so one ``imshow`` draws the whole
@@ -173,7 +160,7 @@ def _montage(ax, tiles, ncols, *, signed, labels=None, fontsize=6.5):
     return grid.shape
 
 
-def _bare(ax):
+def bare(ax):
     """No ticks, no frame, but keep the y label (``set_axis_off`` would hide it)."""
     ax.set_xticks([])
     ax.set_yticks([])
@@ -181,7 +168,7 @@ def _bare(ax):
         spine.set_visible(False)
 
 
-def _grey_limit(A_cols):
+def grey_limit(A_cols):
     """Upper grey limit: 1 for data in [0, 1] (the package's scale), else the data maximum."""
     top = float(A_cols.max())
     return max(1.0, top)

@@ -10,12 +10,11 @@ from matplotlib.figure import Figure
 from .. import _validation as v
 from ._common import (
     DPI,
-    _check_image_shape,
-    _check_indices,
-    _check_matrix,
-    _finish,
-    _montage,
-    _scaled_tiles,
+    check_indices,
+    check_matrix,
+    finish,
+    montage,
+    scaled_tiles,
 )
 
 __all__ = ["basis_montage", "usage_order"]
@@ -40,7 +39,7 @@ def usage_order(H):
     >>> usage_order([[1, 1], [5, 0], [0, 0.5]]).tolist()
     [1, 0, 2]
     """
-    H = _check_matrix("H", H)
+    H = check_matrix("H", H)
     return np.argsort(-H.sum(axis=1), kind="stable")
 
 
@@ -94,16 +93,16 @@ def basis_montage(W, image_shape, *, H=None, order="usage", ncols=None, titles=F
     >>> len(fig.axes)
     1
     """
-    W = _check_matrix("W", W)
-    image_shape = _check_image_shape(image_shape, W.shape[0], "W")
+    W = check_matrix("W", W)
+    image_shape = v.check_image_shape("image_shape", image_shape, W.shape[0], rows_of="W")
     rank = W.shape[1]
     if H is not None:
-        H = _check_matrix("H", H, shape=(rank, None))
+        H = check_matrix("H", H, shape=(rank, None))
     if isinstance(order, str):
         v.check_choice("order", order, ("usage", "none"))
         idx = usage_order(H) if (order == "usage" and H is not None) else np.arange(rank)
     else:
-        idx = _check_indices("order", order, rank)
+        idx = check_indices("order", order, rank)
     ncols = v.check_int("ncols", ncols, low=1, allow_none=True)
     if ncols is None:
         ncols = math.ceil(math.sqrt(idx.size))
@@ -120,7 +119,7 @@ def basis_montage(W, image_shape, *, H=None, order="usage", ncols=None, titles=F
             labels = [f"{j}  {share[j]:.1%}" for j in idx]
         else:
             labels = [str(j) for j in idx]
-    tiles = _scaled_tiles(W[:, idx], image_shape, signed)
+    tiles = scaled_tiles(W[:, idx], image_shape, signed)
 
     # Size: about an inch per tile, at least 3 inches wide, at most 16.
     h, w = image_shape
@@ -133,10 +132,10 @@ def basis_montage(W, image_shape, *, H=None, order="usage", ncols=None, titles=F
     fig = Figure(figsize=(grid_w * scale + 0.1, grid_h * scale + 0.45), dpi=DPI,
                  layout="constrained")
     ax = fig.add_subplot()
-    _montage(ax, tiles, ncols, signed=signed, labels=labels)
+    montage(ax, tiles, ncols, signed=signed, labels=labels)
     how = ("by usage" if (isinstance(order, str) and order == "usage" and H is not None)
            else "as given")
     what = f"{idx.size} of {rank}" if idx.size != rank else f"{rank}"
     fig.suptitle(f"{what} basis images, {how}" + (" (red +, blue −)" if signed else ""),
                  fontsize=9 if grid_w * scale < 4 else 11)
-    return _finish(fig, path)
+    return finish(fig, path)

@@ -8,9 +8,10 @@ import math
 
 from matplotlib.figure import Figure
 
+from .. import _validation as v
 from ..baselines import method_bases
 from ..metrics import hoyer_sparseness
-from ._common import DPI, _check_image_shape, _check_matrix, _finish, _montage, _scaled_tiles
+from ._common import DPI, check_matrix, finish, montage, scaled_tiles
 
 __all__ = ["compare_methods"]
 
@@ -45,8 +46,8 @@ def compare_methods(A, image_shape, rank=49, *, random_state=0, path=None):
     ValueError
         ``A`` rows not matching ``image_shape``, negative ``A``, ``rank`` out of range.
     """
-    A = _check_matrix("A", A, nonnegative=True)
-    image_shape = _check_image_shape(image_shape, A.shape[0], "A")
+    A = check_matrix("A", A, nonnegative=True)
+    image_shape = v.check_image_shape("image_shape", image_shape, A.shape[0], rows_of="A")
     bases = method_bases(A, rank, random_state=random_state)
     rank = next(iter(bases.values())).shape[1]
 
@@ -63,9 +64,9 @@ def compare_methods(A, image_shape, rank=49, *, random_state=0, path=None):
              "VQ": "prototypes, by cluster size"}
     for ax, (name, B) in zip(axes, bases.items()):
         signed = bool((B < 0).any())
-        _montage(ax, _scaled_tiles(B, image_shape, signed), ncols, signed=signed)
+        montage(ax, scaled_tiles(B, image_shape, signed), ncols, signed=signed)
         ax.set_title(f"{name}: {notes[name]}\nsparseness {hoyer_sparseness(B):.2f}"
                      + ("  (red +, blue −)" if signed else ""), fontsize=9)
     fig.suptitle(f"Rank-{rank} bases of {A.shape[1]} faces ({h}×{w}); sparseness: Hoyer "
                  "2004, 0 = all pixels equal, 1 = one pixel", fontsize=10)
-    return _finish(fig, path)
+    return finish(fig, path)

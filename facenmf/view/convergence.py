@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from .. import _validation as v
-from ._common import DPI, _finish, _human
+from ._common import DPI, finish, human
 
 __all__ = ["convergence"]
 
@@ -33,7 +33,7 @@ def _minor_labels(mantissas):
         if y <= 0:
             return ""
         lead = round(y / 10 ** math.floor(math.log10(y) + 1e-9), 6)
-        return _human(y) if lead in mantissas else ""
+        return human(y) if lead in mantissas else ""
     return FuncFormatter(label)
 
 
@@ -122,7 +122,7 @@ def convergence(histories, *, labels=None, x="seconds", path=None):
                     marker="." if error.size <= 40 else None, ms=4)
         ax.set_yscale("log")
         if span < 100:  # within two decades: plain numbers read better than 4×10⁻¹
-            ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: _human(y)))
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: human(y)))
             ax.yaxis.set_minor_formatter(_minor_labels((2, 3, 5) if span < 10 else (2, 5)))
         ax.set_xlabel("seconds" if kind == "seconds" else "iteration")
         if i == 0:
@@ -131,4 +131,4 @@ def convergence(histories, *, labels=None, x="seconds", path=None):
         ax.set_title(f"error against {'time' if kind == 'seconds' else 'iterations'}",
                      fontsize=10)
     axes[0].legend(fontsize="small")
-    return _finish(fig, path)
+    return finish(fig, path)

@@ -6,7 +6,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from .. import _validation as v
-from ._common import DPI, GREY, _bare, _finish, _grey_limit, _suptitle
+from ._common import DPI, GREY, bare, finish, grey_limit, suptitle
 
 __all__ = ["accuracy_vs_rank", "nearest_faces", "recognition_results"]
 
@@ -85,8 +85,8 @@ def recognition_results(report, *, path=None):
     # Above the first panel, outside it (the layout makes room): it covers no bar.
     axes[0].legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=len(methods),
                    fontsize=8, frameon=False, borderaxespad=0.3)
-    _suptitle(fig, f"1-NN identification, rank {report.rank}, {_protocol_text(report)}", 10)
-    return _finish(fig, path)
+    suptitle(fig, f"1-NN identification, rank {report.rank}, {_protocol_text(report)}", 10)
+    return finish(fig, path)
 
 
 def accuracy_vs_rank(rows, *, path=None):
@@ -154,8 +154,8 @@ def accuracy_vs_rank(rows, *, path=None):
     # Beside the last panel, outside it (the layout makes room, below the title).
     axes[-1].legend(list(labelled.values()), list(labelled), loc="upper left",
                     bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize=7)
-    _suptitle(fig, f"Accuracy against rank, {_protocol_text(rows[0][1])}", 10)
-    return _finish(fig, path)
+    suptitle(fig, f"Accuracy against rank, {_protocol_text(rows[0][1])}", 10)
+    return finish(fig, path)
 
 
 def nearest_faces(faces, report, *, n=None, path=None):
@@ -197,7 +197,7 @@ def nearest_faces(faces, report, *, n=None, path=None):
     shape = faces.image_shape
     A = np.asarray(faces.A)
     labels = faces.labels
-    lim = _grey_limit(A[:, :1])
+    lim = grey_limit(A[:, :1])
     size = 1.3 * max(1.0, shape[1] / shape[0])
     head = 0.3 if len(groups) > 1 else 0.0  # room for each group's heading
     fig = Figure(figsize=(max(size * (1 + len(methods)), 4.0),
@@ -209,13 +209,13 @@ def nearest_faces(faces, report, *, n=None, path=None):
         for i, p in enumerate(picks):
             ax = axes[i, 0]
             ax.imshow(group["probes"][:, p].reshape(shape), cmap=GREY, vmin=0, vmax=lim)
-            _bare(ax)
+            bare(ax)
             ax.set_ylabel(f"probe ({labels[ex['probe_index'][p]]})", fontsize=8)
             for c, method in enumerate(methods, start=1):
                 g = group["nearest"][method][p]
                 ax = axes[i, c]
                 ax.imshow(A[:, g].reshape(shape), cmap=GREY, vmin=0, vmax=lim)
-                _bare(ax)
+                bare(ax)
                 ok = bool(group["correct"][method][p])
                 ax.set_title(f"{method.upper()}: {labels[g]} {'✓' if ok else '✗'}",
                              fontsize=8, color="black" if ok else "tab:red")
@@ -224,6 +224,6 @@ def nearest_faces(faces, report, *, n=None, path=None):
                            fontsize=9, fontweight="bold")
     what = (f"probes {_condition_text(groups[0]['condition'], groups[0]['mask'])}, "
             if len(groups) == 1 else "")
-    _suptitle(fig, f"Nearest gallery face of each method by {ex['metric']} distance, {what}"
+    suptitle(fig, f"Nearest gallery face of each method by {ex['metric']} distance, {what}"
                    f"rank {report.rank}, first split", 10)
-    return _finish(fig, path)
+    return finish(fig, path)

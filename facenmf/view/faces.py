@@ -15,13 +15,12 @@ from ._common import (
     DIVERGING,
     DPI,
     GREY,
-    _bare,
-    _check_image_shape,
-    _check_indices,
-    _check_matrix,
-    _finish,
-    _grey_limit,
-    _human,
+    bare,
+    check_indices,
+    check_matrix,
+    finish,
+    grey_limit,
+    human,
 )
 
 __all__ = ["parts", "reconstructions"]
@@ -68,15 +67,15 @@ def reconstructions(A, W, H, image_shape, *, faces=None, n=6, ignored=None, path
     TypeError
         Arguments of the wrong type.
     """
-    A = _check_matrix("A", A)
-    W = _check_matrix("W", W, shape=(A.shape[0], None))
-    image_shape = _check_image_shape(image_shape, W.shape[0], "W")
-    H = _check_matrix("H", H, shape=(W.shape[1], A.shape[1]))
+    A = check_matrix("A", A)
+    W = check_matrix("W", W, shape=(A.shape[0], None))
+    image_shape = v.check_image_shape("image_shape", image_shape, W.shape[0], rows_of="W")
+    H = check_matrix("H", H, shape=(W.shape[1], A.shape[1]))
     if faces is None:
         n = v.check_int("n", n, low=1)
         idx = np.arange(min(n, A.shape[1]))
     else:
-        idx = _check_indices("faces", faces, A.shape[1])
+        idx = check_indices("faces", faces, A.shape[1])
     n_pixels, rank = W.shape
     a = A[:, idx]
     if ignored is None:
@@ -85,7 +84,7 @@ def reconstructions(A, W, H, image_shape, *, faces=None, n=6, ignored=None, path
         ignored = v.check_mask("ignored", ignored, A.shape).reshape(n_pixels, -1)
         kept = np.broadcast_to(~(ignored if ignored.shape[1] == 1 else ignored[:, idx]),
                                a.shape)
-    hi = _grey_limit(a)
+    hi = grey_limit(a)
     approx = W @ H[:, idx]
     resid = np.where(kept, a - approx, np.nan)
     errors = (np.linalg.norm(np.where(kept, resid, 0), axis=0)
@@ -109,7 +108,7 @@ def reconstructions(A, W, H, image_shape, *, faces=None, n=6, ignored=None, path
                 # Ignored pixels (NaN) in grey, apart from the white of a zero residual.
                 im = ax.imshow(img, cmap=colormaps[DIVERGING].with_extremes(bad=_GAP_SIGNED),
                                vmin=-lim, vmax=lim, interpolation="antialiased")
-            _bare(ax)
+            bare(ax)
         label = f"face {j}\nerror {errors[row]:.1%}"
         if ignored is not None:
             label += f"\n({1 - kept[:, row].mean():.0%} ignored)"
@@ -121,10 +120,10 @@ def reconstructions(A, W, H, image_shape, *, faces=None, n=6, ignored=None, path
                         aspect=25 if idx.size > 2 else 12)
     cbar.ax.tick_params(labelsize=7)
     fig.suptitle(f"rank {rank}: {n_pixels:,} pixels → {rank:,} weights per face "
-                 f"({_human(n_pixels / rank)}× fewer numbers)\n"
+                 f"({human(n_pixels / rank)}× fewer numbers)\n"
                  f"mean relative error of these faces {errors.mean():.1%}"
                  + (" on the pixels kept" if ignored is not None else ""), fontsize=9)
-    return _finish(fig, path)
+    return finish(fig, path)
 
 
 # -- one face as a sum of parts ----------------------------------------------------------
@@ -175,13 +174,13 @@ def parts(a_index, A, W, H, image_shape, *, n_parts=8, path=None):
     >>> len(fig.axes)
     6
     """
-    A = _check_matrix("A", A)
-    W = _check_matrix("W", W, shape=(A.shape[0], None))
-    image_shape = _check_image_shape(image_shape, W.shape[0], "W")
-    H = _check_matrix("H", H, shape=(W.shape[1], A.shape[1]))
+    A = check_matrix("A", A)
+    W = check_matrix("W", W, shape=(A.shape[0], None))
+    image_shape = v.check_image_shape("image_shape", image_shape, W.shape[0], rows_of="W")
+    H = check_matrix("H", H, shape=(W.shape[1], A.shape[1]))
     if isinstance(a_index, (bool, np.bool_)) or not isinstance(a_index, numbers.Integral):
         raise TypeError(f"a_index: expected an integer, got {type(a_index).__name__}")
-    j = int(_check_indices("a_index", np.asarray([a_index]), A.shape[1])[0])
+    j = int(check_indices("a_index", np.asarray([a_index]), A.shape[1])[0])
     n_parts = v.check_int("n_parts", n_parts, low=1)
     rank = W.shape[1]
     n_parts = min(n_parts, rank)
@@ -192,7 +191,7 @@ def parts(a_index, A, W, H, image_shape, *, n_parts=8, path=None):
     contrib = np.abs(h) * np.linalg.norm(W, axis=0)
     top = np.argsort(-contrib, kind="stable")[:n_parts]
     pieces = [W[:, k] * h[k] for k in top]
-    titles = [f"+ basis {k}\nh = {_human(h[k])}" for k in top]
+    titles = [f"+ basis {k}\nh = {human(h[k])}" for k in top]
     rest = np.setdiff1d(np.arange(rank), top)
     if rest.size:
         pieces.append(W[:, rest] @ h[rest])
@@ -203,7 +202,7 @@ def parts(a_index, A, W, H, image_shape, *, n_parts=8, path=None):
     # (at most halved) so that a few peak pixels do not leave every part nearly black.
     mags = np.abs(pieces[:, :n_parts])
     lim = max(float(np.quantile(mags, 0.995)), 0.5 * float(mags.max())) or 1.0
-    hi = _grey_limit(a[:, None])
+    hi = grey_limit(a[:, None])
 
     n_tiles = 2 + pieces.shape[1]
     nrows = 1 if n_tiles <= 8 else 2
@@ -231,9 +230,9 @@ def parts(a_index, A, W, H, image_shape, *, n_parts=8, path=None):
             ax.imshow(np.clip(img, 0, hi) if not signed else img, cmap=GREY, vmin=0, vmax=hi,
                       interpolation="antialiased")
         ax.set_title(labels[i], fontsize=8)
-        _bare(ax)
+        bare(ax)
     share = contrib[top].sum() / contrib.sum() if contrib.sum() > 0 else 0.0
     fig.suptitle(f"face {j} as a sum of {rank} weighted basis images h_k w_k\n"
                  f"the {n_parts} largest shown ({share:.0%} of the weight), on one common scale",
                  fontsize=9)
-    return _finish(fig, path)
+    return finish(fig, path)

@@ -9,7 +9,7 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from ._common import DPI, _finish
+from ._common import DPI, finish
 
 __all__ = ["rate_distortion"]
 
@@ -115,4 +115,4 @@ def rate_distortion(rows, path=None, *, xlabel="bytes per face", title=None):
     fig.legend(handles, labels, loc="outside right upper", fontsize="small")
     if title:
         fig.suptitle(title, fontsize=10)
-    return _finish(fig, path)
+    return finish(fig, path)
