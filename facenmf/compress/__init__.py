@@ -79,15 +79,15 @@ from ..nmf import NMF, project_unchecked
 from ._container import (
     FORMAT_VERSION,
     MAGIC,
-    _check_names,
-    _container_path,
-    _encode,
-    _parse,
+    check_names,
+    container_path,
+    encode,
+    parse,
     basis_fingerprint,
     output_names,
     storable_name,
 )
-from ._quantize import _dequantize, _quantize, pack_codes
+from ._quantize import dequantize, pack_codes, quantize
 
 __all__ = [
     "compress_faces",
@@ -109,7 +109,7 @@ __all__ = [
 def _check_model(model, *, need_shape=True):
     if not isinstance(model, NMF):
         raise TypeError(f"model: expected a fitted facenmf.NMF, got {type(model).__name__}")
-    model._require_fit()
+    v.check_fitted("NMF", model)
     if need_shape and model.image_shape is None:
         raise ValueError("model: has no image_shape; fit it with NMF(..., image_shape=(height, "
                          "width)) or set model.image_shape")
@@ -173,17 +173,17 @@ def compress_faces(model, A, names, path, *, bits=8):
     if A.max() > 1:
         raise ValueError(f"A: expected values in [0, 1] (8-bit images / 255), found maximum "
                          f"{float(A.max()):.4g}")
-    names = _check_names(names, A.shape[1])
+    names = check_names(names, A.shape[1])
     if A.shape[1] >= 2 ** 32:
         raise ValueError(f"A: at most {2 ** 32 - 1} faces per container, got {A.shape[1]}")
 
     H = project_unchecked(A, W)
-    scales, Q = _quantize(H, bits)
-    data, payload_bytes = _encode(model, Q, scales, bits, names)
+    scales, Q = quantize(H, bits)
+    data, payload_bytes = encode(model, Q, scales, bits, names)
     with atomic_write(path) as fh:
         fh.write(data)
 
-    faces = _decoded(W, _dequantize(scales, Q, bits)).astype(np.float64) / 255
+    faces = _decoded(W, dequantize(scales, Q, bits)).astype(np.float64) / 255
     p = psnr(A, faces)
     s = ssim(A, faces, model.image_shape)
     n_pixels, n_faces = A.shape
@@ -285,8 +285,8 @@ def read_container(path, model):
         (fingerprints differ) or image shape, an inconsistent payload.
     """
     model = _check_model(model, need_shape=False)
-    path = _container_path(path)
-    H_hat, names, _ = _parse(path, path.read_bytes(), model)
+    path = container_path(path)
+    H_hat, names, _ = parse(path, path.read_bytes(), model)
     return H_hat, names
 
 
@@ -323,11 +323,11 @@ def decompress_file(model, path, out_dir):
     from PIL import Image
 
     model = _check_model(model, need_shape=False)
-    path = _container_path(path)
+    path = container_path(path)
     out_dir = v.check_path("out_dir", out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise ValueError(f"out_dir: {out_dir} exists and is not a folder")
-    H_hat, names, shape = _parse(path, path.read_bytes(), model)
+    H_hat, names, shape = parse(path, path.read_bytes(), model)
     files = [out_dir / name for name in output_names(names)]
     check_not_input(files, [path], "out_dir")
     out_dir.mkdir(parents=True, exist_ok=True)

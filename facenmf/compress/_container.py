@@ -1,6 +1,6 @@
 """The container format: magic, header, version, basis fingerprint, names block, CRC-32.
 
-Building (:func:`_encode`) and checking (:func:`_parse`) the bytes of a container; the layout
+Building (:func:`encode`) and checking (:func:`parse`) the bytes of a container; the layout
 is in the :mod:`facenmf.compress` docstring.
 """
 
@@ -14,9 +14,10 @@ import zlib
 import numpy as np
 
 from .. import _validation as v
-from ._quantize import _Corrupt, _dequantize, _unpack_codes, pack_codes
+from ._quantize import Corrupt, dequantize, pack_codes, unpack_codes
 
-__all__ = ["MAGIC", "FORMAT_VERSION", "basis_fingerprint", "output_names", "storable_name"]
+__all__ = ["MAGIC", "FORMAT_VERSION", "basis_fingerprint", "output_names", "storable_name",
+           "check_names", "container_path", "encode", "parse"]
 
 #: First 8 bytes of every container (PNG-style: a high byte, CR LF, ^Z, LF catch text-mode
 #: transfers that would mangle the file).
@@ -66,7 +67,8 @@ def _check_name(name, where):
     return name
 
 
-def _check_names(names, n_faces):
+def check_names(names, n_faces):
+    """``names`` as a list of ``n_faces`` storable relative names (one per face)."""
     if isinstance(names, (str, bytes)) or not hasattr(names, "__len__"):
         raise TypeError(f"names: expected a list of {n_faces} str, got {type(names).__name__}")
     names = list(names)
@@ -127,26 +129,26 @@ def _parse_names(block, n_faces):
     names, pos = [], 0
     for j in range(n_faces):
         if pos + 2 > len(block):
-            raise _Corrupt(f"names block ends before name {j}")
+            raise Corrupt(f"names block ends before name {j}")
         (size,) = struct.unpack_from("<H", block, pos)
         pos += 2
         if pos + size > len(block):
-            raise _Corrupt(f"names block ends inside name {j}")
+            raise Corrupt(f"names block ends inside name {j}")
         try:
             name = block[pos:pos + size].decode("utf-8")
         except UnicodeDecodeError:
-            raise _Corrupt(f"name {j} is not UTF-8") from None
+            raise Corrupt(f"name {j} is not UTF-8") from None
         pos += size
         try:
             names.append(_check_name(name, f"name {j}"))
         except ValueError as exc:
-            raise _Corrupt(str(exc)) from None
+            raise Corrupt(str(exc)) from None
     if pos != len(block):
-        raise _Corrupt(f"{len(block) - pos} stray bytes after the names")
+        raise Corrupt(f"{len(block) - pos} stray bytes after the names")
     return names
 
 
-def _encode(model, Q, scales, bits, names):
+def encode(model, Q, scales, bits, names):
     """The container's bytes (see the module docstring)."""
     height, width = model.image_shape
     rank, n_faces = Q.shape
@@ -159,14 +161,18 @@ def _encode(model, Q, scales, bits, names):
     return body + _CRC.pack(zlib.crc32(body)), len(payload)
 
 
-def _container_path(path):
+def container_path(path):
+    """``path`` as a ``Path`` to an existing file (the container to read)."""
     path = v.check_path("path", path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such container file")
     return path
 
 
-def _parse(path, data, model):
+def parse(path, data, model):
+    """``(H_hat, names, (height, width))`` from a container's bytes ``data``, after every
+    check (magic, version, scheme, length, CRC, fingerprint, payload); ValueError naming
+    ``path`` on any failure."""
     minimum = _HEADER.size + _CRC.size
     if not data:
         raise ValueError(f"{path}: empty file, not a facenmf compressed-faces container")
@@ -220,28 +226,28 @@ def _parse(path, data, model):
         raise ValueError(f"{path}: corrupted facenmf container (bits {bits}, rank {rank})")
     try:
         if n_faces < 1 or 2 * n_faces > names_bytes:
-            raise _Corrupt(f"{n_faces} faces cannot fit in a {names_bytes}-byte names block")
+            raise Corrupt(f"{n_faces} faces cannot fit in a {names_bytes}-byte names block")
         names = _parse_names(data[_HEADER.size:_HEADER.size + names_bytes], n_faces)
         start = _HEADER.size + names_bytes
         if rank * 4 > payload_bytes:
-            raise _Corrupt(f"a {payload_bytes}-byte payload cannot hold {rank} scales")
+            raise Corrupt(f"a {payload_bytes}-byte payload cannot hold {rank} scales")
         scales = np.frombuffer(data, dtype="<f4", count=rank, offset=start).astype(np.float32)
         if not np.all(np.isfinite(scales)) or scales.min() < 0:
-            raise _Corrupt("scales not finite and non-negative")
+            raise Corrupt("scales not finite and non-negative")
         zdata = data[start + rank * 4:start + payload_bytes]
         limit = (rank * n_faces + 7) // 8 + (rank * n_faces * bits + 7) // 8
         if limit > _ZLIB_MAX_RATIO * len(zdata) + 64:
-            raise _Corrupt("payload too short for its announced size")
+            raise Corrupt("payload too short for its announced size")
         inflate = zlib.decompressobj()
         raw = inflate.decompress(zdata, limit + 1)
         if not inflate.eof or inflate.unused_data or inflate.unconsumed_tail:
-            raise _Corrupt("the zlib stream is incomplete or followed by data")
-        Q = _unpack_codes(raw, (rank, n_faces), bits)
+            raise Corrupt("the zlib stream is incomplete or followed by data")
+        Q = unpack_codes(raw, (rank, n_faces), bits)
         if Q.max(initial=0) > (1 << bits) - 1:
-            raise _Corrupt("code out of range")
-    except (_Corrupt, zlib.error) as exc:
+            raise Corrupt("code out of range")
+    except (Corrupt, zlib.error) as exc:
         raise ValueError(f"{path}: corrupted facenmf container ({exc})") from None
-    return _dequantize(scales, Q, bits), names, (height, width)
+    return dequantize(scales, Q, bits), names, (height, width)
 
 
 def output_names(names, suffix=".png"):

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["pack_codes"]
+__all__ = ["pack_codes", "quantize", "dequantize", "unpack_codes", "Corrupt"]
 
 
-class _Corrupt(Exception):
+class Corrupt(Exception):
     """A payload inconsistency; re-raised as ValueError naming the file."""
 
 
-def _quantize(H, bits):
+def quantize(H, bits):
     """Scheme 1: scales (rank,) float32 and codes (rank, n_faces) uint32 in [0, 2**bits - 1]."""
     levels = (1 << bits) - 1
     scales = H.max(axis=1).astype(np.float32)
@@ -23,7 +23,7 @@ def _quantize(H, bits):
     return scales, np.clip(Q, 0, levels).astype(np.uint32)
 
 
-def _dequantize(scales, Q, bits):
+def dequantize(scales, Q, bits):
     """Weights (rank, n_faces) float32 from scheme-1 codes: ``q * s_k / (2**bits - 1)``."""
     step = scales.astype(np.float64) / ((1 << bits) - 1)
     return (Q * step[:, None]).astype(np.float32)
@@ -63,23 +63,23 @@ def pack_codes(Q, bits):
     return np.packbits(nonzero).tobytes() + np.packbits(planes.ravel()).tobytes()
 
 
-def _unpack_codes(raw, shape, bits):
-    """Inverse of :func:`pack_codes`; raises :class:`_Corrupt` on any inconsistency."""
+def unpack_codes(raw, shape, bits):
+    """Inverse of :func:`pack_codes`; raises :class:`Corrupt` on any inconsistency."""
     count = shape[0] * shape[1]
     mask_len = (count + 7) // 8
     if len(raw) < mask_len:
-        raise _Corrupt(f"payload holds {len(raw)} bytes, fewer than the {mask_len}-byte mask")
+        raise Corrupt(f"payload holds {len(raw)} bytes, fewer than the {mask_len}-byte mask")
     buf = np.frombuffer(raw, dtype=np.uint8)
     nonzero = np.unpackbits(buf[:mask_len], count=count).astype(bool)
     n_codes = int(nonzero.sum())
     if len(raw) != mask_len + (n_codes * bits + 7) // 8:
-        raise _Corrupt(f"payload holds {len(raw)} bytes, expected "
+        raise Corrupt(f"payload holds {len(raw)} bytes, expected "
                        f"{mask_len + (n_codes * bits + 7) // 8} for {n_codes} codes")
     planes = np.unpackbits(buf[mask_len:], count=n_codes * bits).reshape(n_codes, bits)
     codes = planes.astype(np.uint32) @ (np.uint32(1) << np.arange(bits - 1, -1, -1,
                                                                   dtype=np.uint32))
     if n_codes and codes.min() == 0:
-        raise _Corrupt("a code marked non-zero is zero")
+        raise Corrupt("a code marked non-zero is zero")
     Q = np.zeros(count, dtype=np.uint32)
     Q[nonzero] = codes
     return Q.reshape(shape)
