@@ -9,11 +9,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import _validation as v
+from ._blocks import Columns, as_columns, check_streamed, is_streamed
 from ._init import INITS, initialize
 from ._loss import kl_constant, kl_divergence, residual_error, rounding_bound
 from ._project import project_unchecked
 from ._registry import LOSSES, SOLVERS
 from ._solver import check_solver_options
+from ._stream import project_blocks
 
 __all__ = ["nmf", "Factorization", "History", "ConvergenceWarning"]
 
@@ -143,17 +145,30 @@ def _check_init(init, W0, H0, shape, rank, dtype):
 
 def _check_args(A, rank, *, solver, loss, init, W0, H0, solver_options, dtype, **simple):
     dtype = v.check_dtype("dtype", dtype)
-    A = v.check_nonnegative_matrix("A", A, dtype)
+    streamed = is_streamed(A)
+    if streamed:  # read block by block: checked in one pass, never held whole
+        A = as_columns(A, dtype)
+        if len(A.shape) != 2:
+            raise ValueError(f"A: expected a 2-D array (n_pixels, n_faces), got shape {A.shape}")
+    else:
+        A = v.check_nonnegative_matrix("A", A, dtype)
     rank = v.check_int("rank", rank, low=1, high=min(A.shape))
     v.check_choice("solver", solver, SOLVERS)
     v.check_choice("loss", loss, LOSSES)
     make = SOLVERS[solver]
     if loss not in make.losses:
         raise ValueError(f"loss: solver {solver!r} supports {list(make.losses)}, got {loss!r}")
+    if streamed and not getattr(make, "streams", False):
+        streaming = sorted(name for name, s in SOLVERS.items() if getattr(s, "streams", False))
+        raise ValueError(f"solver: {solver!r} needs A in memory; A is read block by block "
+                         f"({type(A.A).__name__}), which solvers {streaming} do (or pass "
+                         "numpy.asarray(A))")
     options = check_solver_options(solver, make.options, solver_options)
     init, W0, H0 = _check_init(init, W0, H0, A.shape, rank, dtype)
     simple = {name: check(simple[name]) for name, check in _SIMPLE.items()}
-    if not A.any():
+    if streamed:
+        check_streamed(A)
+    elif not A.any():
         raise ValueError(f"A: all {A.size} entries are zero; there is nothing to factorize")
     return _Settings(A=A, rank=rank, solver=solver, loss=loss, init=init, W0=W0, H0=H0,
                      solver_options=options, dtype=dtype, **simple)
@@ -352,8 +367,13 @@ def nmf(A, rank, *, solver="hals", init=None, loss="frobenius", max_iter=500, to
     W, H = state.factors()
     W, H = _normalize(np.ascontiguousarray(W), np.array(H, order="C"))
     if loss == "frobenius":
-        H = project_unchecked(A, W, H0=H)
-        error = to_error(residual_error(A, W, H))
+        if isinstance(A, Columns):
+            H, squared = project_blocks(A, W, H, lambda A_b, W, H0: project_unchecked(
+                A_b, W, H0=H0))
+            error = to_error(squared)
+        else:
+            H = project_unchecked(A, W, H0=H)
+            error = to_error(residual_error(A, W, H))
     else:
         error = to_error(kl_divergence(A, W @ H, np.finfo(args.dtype).eps, kl_constant(A)))
     if stop_reason in ("max_iter", "time_limit") and max_iter > 0 and tol > 0:

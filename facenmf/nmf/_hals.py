@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._blocks import BLOCK, Columns, block_slices
 from ._loss import gram, residual_error, squared_error, squared_norm
 from ._solver import Option, flag, number
 
-__all__ = ["hals", "HALS", "Extrapolated", "sweep", "scaled_system"]
+__all__ = ["hals", "HALS", "Extrapolated", "sweep", "sweep_columns", "scaled_system",
+           "inner_sweeps"]
 
 # Python/numpy overhead of one row update in flop-equivalents (three numpy calls of about a
 # microsecond each), measured on ORL, CBCL and synthetic data: without it, the flop count
@@ -78,6 +80,43 @@ def sweep(X, Cs, Gz, inv, n_sweeps, eps, buf, old):
     return done
 
 
+def inner_sweeps(n, m, k, alpha):
+    """``(inner_w, inner_h)``: the most sweeps per update of W and of H, ``1 + alpha rho``.
+
+    ``rho`` is the cost of a product (``n m k`` flops) in sweeps. A sweep of a factor with
+    ``p`` columns costs ``k`` row updates of ``k p`` flops each plus a fixed call overhead
+    worth about ``_ROW_OVERHEAD`` flops per row and per block of columns it is done in.
+    """
+    product = n * m * k
+    blocks_h = len(block_slices(m))
+    inner_w = 1 + int(alpha * product / (k * (k * n + _ROW_OVERHEAD)))
+    inner_h = 1 + int(alpha * product / (k * (k * m + blocks_h * _ROW_OVERHEAD)))
+    return inner_w, inner_h
+
+
+def sweep_columns(H, WtA, Gz, inv, n_sweeps, eps):
+    """HALS sweeps of ``H`` (k, m) in place, block by block of ``BLOCK`` columns.
+
+    The update of H is separable by columns: each block does up to ``n_sweeps`` sweeps
+    while its weights sit in cache, with the early stop of :func:`sweep` judged on the
+    block alone. ``WtA`` is ``Wᵀ A`` (k, m); ``Gz``, ``inv`` come from
+    :func:`scaled_system` of ``WᵀW``. Returns the sweeps done, summed over the blocks.
+    """
+    k, m = H.shape
+    old = np.empty((k, min(m, BLOCK)), H.dtype) if n_sweeps > 1 else None
+    if m <= BLOCK:  # one block: no copies
+        return sweep(H, WtA * inv[:, None], Gz, inv, n_sweeps, eps, np.empty(m, H.dtype), old)
+    done = 0
+    for cols in block_slices(m):
+        Hb = np.ascontiguousarray(H[:, cols])
+        w = Hb.shape[1]
+        work = old if w == BLOCK or old is None else np.empty((k, w), H.dtype)
+        done += sweep(Hb, WtA[:, cols] * inv[:, None], Gz, inv, n_sweeps, eps,
+                      np.empty(w, H.dtype), work)
+        H[:, cols] = Hb
+    return done
+
+
 class HALS:
     """State of a plain accelerated HALS fit of ``A ≈ W H`` (Frobenius loss).
 
@@ -108,13 +147,8 @@ class HALS:
         self.Cw = np.empty((k, n), dt)
         self.WtA = np.empty((k, m), dt)
         self.HHt = gram(self.H)
-        self.buf_w, self.buf_h = np.empty(n, dt), np.empty(m, dt)
-        self.old_w, self.old_h = np.empty((k, n), dt), np.empty((k, m), dt)
-        # Cost of a product in sweeps (Gillis & Glineur's rho). A sweep costs k row updates
-        # of k*p flops each plus a fixed call overhead worth about _ROW_OVERHEAD flops.
-        product = n * m * k
-        self.inner_w = 1 + int(alpha * product / (k * (k * n + _ROW_OVERHEAD)))
-        self.inner_h = 1 + int(alpha * product / (k * (k * m + _ROW_OVERHEAD)))
+        self.buf_w, self.old_w = np.empty(n, dt), np.empty((k, n), dt)
+        self.inner_w, self.inner_h = inner_sweeps(n, m, k, alpha)
         self.eps = eps
         self.error = np.inf
 
@@ -132,8 +166,7 @@ class HALS:
         np.dot(Wt, A, out=self.WtA)
         WtW = gram(Wt)
         Gz, inv = scaled_system(WtW, A.dtype)
-        sweep(H, self.WtA * inv[:, None], Gz, inv, self.inner_h, self.eps, self.buf_h,
-              self.old_h)
+        sweep_columns(H, self.WtA, Gz, inv, self.inner_h, self.eps)
         self.HHt = gram(H)
         if self.exact:
             return residual_error(A, Wt.T, H)
@@ -271,6 +304,11 @@ def hals(A, W, H, *, loss="frobenius", extrapolate=True, beta=0.3, eta=1.5, gamm
     """The ``"hals"`` solver: plain :class:`HALS` (options ``alpha``, ``eps``), wrapped in
     :class:`Extrapolated` (options ``beta``, ``eta``, ``gamma``, ``gamma_bar``) unless
     ``extrapolate=False``."""
+    if isinstance(A, Columns):  # data read block by block: one pass per iteration
+        from ._stream import StreamHALS
+
+        return StreamHALS(A, W, H, loss=loss, extrapolate=extrapolate, beta=beta, eta=eta,
+                          gamma=gamma, gamma_bar=gamma_bar, **plain)
     state = HALS(A, W, H, loss=loss, **plain)
     if not extrapolate:
         return state
@@ -278,6 +316,7 @@ def hals(A, W, H, *, loss="frobenius", extrapolate=True, beta=0.3, eta=1.5, gamm
 
 
 hals.losses = HALS.losses
+hals.streams = True  # also takes a Columns A (memory-mapped or on-disk data)
 hals.options = {**HALS.options,
                 "extrapolate": Option(True, "extrapolate between half-steps (Ang & Gillis)", flag),
                 **Extrapolated.options}

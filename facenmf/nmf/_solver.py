@@ -59,6 +59,9 @@ class Solver(Protocol):
     options : mapping of str to Option
         The keyword options it accepts beyond ``loss``; :func:`facenmf.nmf.nmf` passes
         ``solver_options`` through after checking them against this table.
+    streams : bool, optional
+        True if it also accepts, as ``A``, a :class:`facenmf.nmf._blocks.Columns` over data
+        read block by block (memory-mapped or on-disk arrays); absent means False.
 
     Construction
     ------------
