@@ -14,8 +14,10 @@ from .nmf import (
     ConvergenceWarning,
     Factorization,
     History,
+    OnlineFactorization,
     load_model,
     nmf,
+    nmf_online,
     project,
     save_model,
 )
@@ -23,6 +25,6 @@ from .recognition import robust_project
 
 __version__ = "0.1.0"
 
-__all__ = ["load_faces", "FaceSet", "DATABASES", "nmf", "NMF", "project", "robust_project",
-           "save_model", "load_model", "Factorization", "History", "ConvergenceWarning",
-           "SOLVERS", "INITS", "LOSSES", "__version__"]
+__all__ = ["load_faces", "FaceSet", "DATABASES", "nmf", "nmf_online", "NMF", "project",
+           "robust_project", "save_model", "load_model", "Factorization", "OnlineFactorization",
+           "History", "ConvergenceWarning", "SOLVERS", "INITS", "LOSSES", "__version__"]

@@ -4,15 +4,17 @@ Where things are: ``_core`` (``nmf()``: checks, the outer loop, stopping), ``_so
 protocol a solver follows), ``_registry`` (the solvers by name), one module per solver
 (``_hals``, ``_mu``, ``_anls``), ``_init`` (initial factors), ``_loss`` (objectives),
 ``_nnls`` and ``_project`` (exact projection onto a fixed basis), ``_model`` (``NMF``,
-model files).
+model files), ``_online`` (``nmf_online``: fits from a stream of batches).
 """
 
 from ._core import ConvergenceWarning, Factorization, History, nmf
 from ._init import INITS, initialize
 from ._model import NMF, load_model, save_model
+from ._online import OnlineFactorization, nmf_online
 from ._project import project, project_unchecked
 from ._registry import LOSSES, SOLVERS
 from ._solver import Option, Solver
 
 __all__ = ["nmf", "NMF", "project", "project_unchecked", "save_model", "load_model", "Factorization", "History",
-           "ConvergenceWarning", "SOLVERS", "INITS", "LOSSES", "Solver", "Option", "initialize"]
+           "ConvergenceWarning", "SOLVERS", "INITS", "LOSSES", "Solver", "Option", "initialize",
+           "nmf_online", "OnlineFactorization"]

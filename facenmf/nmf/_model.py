@@ -99,6 +99,52 @@ solver_options
             return self.H
         return self.transform(A)
 
+    def partial_fit(self, A_batch, *, forget=1.0, coding="hals"):
+        """Update the basis with one batch of faces ``A_batch`` (n_pixels, m); returns ``self``.
+
+        Online NMF as in :func:`nmf_online` (Mairal et al. 2010): the batch is coded on the
+        current basis, its statistics ``H A_batchᵀ`` and ``H Hᵀ`` join running sums kept on
+        the model, and ``W`` is updated by HALS sweeps; after each call ``W`` has unit-norm
+        columns and :meth:`transform` uses it. The first call starts from the fitted or
+        loaded basis if there is one (with empty sums), else from ``init`` (None means
+        ``"random"``) computed on the batch with ``random_state``; a later :meth:`fit` (or
+        a new ``W``) starts the sums afresh at the next call. ``rank``, ``init``,
+        ``random_state`` and ``dtype`` are the model's; ``forget`` and ``coding`` are
+        :func:`nmf_online`'s, applied to this batch; the other settings are :meth:`fit`'s.
+        Afterwards ``H`` is None (the batch's weights: ``transform(A_batch)``) and
+        ``result`` an :class:`OnlineFactorization` of the calls so far.
+
+        The same batches, arguments and seed give the same basis as :func:`nmf_online`.
+        """
+        from ._online import CODINGS, OnlineState, check_batch, check_start
+
+        state = getattr(self, "_online", None)
+        if state is not None and self.W is not getattr(self, "_online_W", None):
+            state = None  # refitted, loaded or replaced since: start from the new basis
+        forget = v.check_number("forget", forget, low=0)
+        v.check_choice("coding", coding, CODINGS)
+        if state is None:
+            start = self.W is not None
+            rank, init, W0, dtype = check_start(self.rank, None if start else self.init,
+                                                self.W if start else None, self.dtype)
+            A = check_batch("A_batch", A_batch, None if W0 is None else W0.shape[0], rank,
+                            dtype)
+            if self.image_shape is not None and np.prod(self.image_shape) != A.shape[0]:
+                raise ValueError(f"image_shape: {self.image_shape} has "
+                                 f"{int(np.prod(self.image_shape))} pixels, but A_batch has "
+                                 f"{A.shape[0]} rows")
+            rng = v.check_random_state("random_state", self.random_state)
+            state = OnlineState.start(A, rank, init, W0, rng, dtype)
+            state.init = init
+        else:
+            A = check_batch("A_batch", A_batch, state.n_pixels, self.rank, state.dtype)
+        state.update(A, forget, coding)
+        self._online = state
+        self.W = self._online_W = state.basis()
+        self.H = None
+        self.result = state.result("partial_fit", state.init, 1, W=self.W)
+        return self
+
     def _require_fit(self):
         if self.W is None:
             raise ValueError("NMF: the model is not fitted; call fit(A) or load_model(path)")
