@@ -22,8 +22,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facenmf.data import DATABASES, load_faces
-from facenmf.data._fetch import safe_extract
+from facenmf.data import DATABASES, load_faces, safe_extract
 
 
 def _pgm_bytes(seed):

@@ -186,6 +186,39 @@ class FaceSet:
             test.append(members[k:])
         return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
 
+    def split_indices(self, train_per_identity=5, *, random_state=0):
+        """The column indices of a split: as :meth:`split`, without copying the faces.
+
+        Parameters
+        ----------
+        train_per_identity : int
+            Faces of each identity drawn at random for training; the rest are for testing.
+        random_state : None, int or numpy Generator
+            Seed; the same seed gives the same split. A Generator is used as it is (and
+            advanced), so calls with one Generator give successive independent splits, the
+            sequence :meth:`splits` draws.
+
+        Returns
+        -------
+        train, test : ndarray of int
+            Sorted, disjoint indices into the faces; together every face once.
+
+        Raises
+        ------
+        ValueError
+            No labels, or an identity with ``train_per_identity`` faces or fewer.
+
+        Examples
+        --------
+        >>> faces = FaceSet(np.zeros((6, 4), np.float32), np.array(["a", "a", "b", "b"]), (2, 3))
+        >>> train, test = faces.split_indices(1, random_state=0)
+        >>> len(train), sorted(train.tolist() + test.tolist())
+        (2, [0, 1, 2, 3])
+        """
+        self._require_labels("split_indices")
+        k = check_int("train_per_identity", train_per_identity, low=1)
+        return self._split_indices(k, check_random_state("random_state", random_state))
+
     def split(self, train_per_identity=5, *, random_state=0):
         """Split into train and test sets with ``train_per_identity`` faces of each identity.
 
