@@ -77,15 +77,16 @@ def _interval(low, high, low_inclusive, high_inclusive):
 
 
 def check_number(name: str, value, *, low=None, low_inclusive=True, high=None,
-                 high_inclusive=True, allow_none=False):
+                 high_inclusive=True, allow_none=False, allow_inf=False):
     """Return ``value`` as a finite ``float`` checked against a lower and/or upper bound.
 
     With both bounds the message names the interval (``expected a number in (0, 1]``).
+    ``allow_inf``: infinities pass too (still checked against the bounds; NaN never does).
     """
     if value is None and allow_none:
         return None
     value = _real(name, value, "a number")
-    if not np.isfinite(value):
+    if np.isnan(value) or (np.isinf(value) and not allow_inf):
         raise ValueError(f"{name}: expected a finite number, got {value}")
     below = low is not None and (value < low if low_inclusive else value <= low)
     above = high is not None and (value > high if high_inclusive else value >= high)

@@ -68,21 +68,21 @@ def augment(A, labels, image_shape):
 
 def pca_features(train, labels, probes):
     """Eigenfaces as ``facenmf recognize`` computes them: gallery and probe features."""
-    feats = recognition._PCAFeatures(train, labels, RANK, {})
+    feats = recognition.PCAFeatures(train, labels, RANK, {})
     return feats.gallery, feats.probes(probes, None, None)[0][0]
 
 
 def nmf_features(train, probes, labels, variant, image_shape):
     if variant == "supervised+ridge":  # recognize's "snmf"
-        feats = recognition._SNMFFeatures(train, labels, RANK, {"random_state": 0})
+        feats = recognition.SNMFFeatures(train, labels, RANK, {"random_state": 0})
         return feats.gallery, feats.probes(probes, None, None)[0][0]
     if variant == "supervised":
-        W = recognition._supervised_basis(train, labels, RANK, {"random_state": 0}, weight=0.3)
+        W = recognition.supervised_basis(train, labels, RANK, {"random_state": 0}, weight=0.3)
         return facenmf.project(train, W), facenmf.project(probes, W)
     options = {"max_iter": 3000, "tol": 1e-7} if variant == "tight" else {}
     W = facenmf.NMF(RANK, random_state=0, **options).fit(train).W
     if variant in ("ridge", "tight"):
-        return recognition._ridge_project(train, W), recognition._ridge_project(probes, W)
+        return recognition.ridge_project(train, W), recognition.ridge_project(probes, W)
     gallery = facenmf.project(train, W)
     if variant == "robust":
         return gallery, facenmf.robust_project(probes, W, image_shape=image_shape, keep=0.85)[0]
@@ -93,7 +93,7 @@ def run(faces, variant, n_splits, seed):
     """``{(method, metric): [accuracy per split]}`` for one variant."""
     A, labels = np.asarray(faces.A, dtype=np.float32), np.asarray(faces.labels)
     acc = {}
-    for train, test in recognition._protocol_folds(faces, "split", 5, n_splits, seed):
+    for train, test in recognition.protocol_folds(faces, "split", 5, n_splits, seed):
         gallery, g_labels = A[:, train], labels[train]
         if variant.startswith("augmented"):
             gallery, g_labels = augment(gallery, g_labels, faces.image_shape)
@@ -120,7 +120,7 @@ def grid(faces, n_splits):
     A, labels = np.asarray(faces.A, dtype=np.float32), np.asarray(faces.labels)
     acc, pca = {}, {}
     for seed in GRID_SEEDS:
-        for train, test in recognition._protocol_folds(faces, "split", 5, n_splits, seed):
+        for train, test in recognition.protocol_folds(faces, "split", 5, n_splits, seed):
             gallery, g_labels, probes = A[:, train], labels[train], A[:, test]
             pca_gallery, pca_probes = pca_features(gallery, g_labels, probes)
             for metric in METRICS:
@@ -128,11 +128,11 @@ def grid(faces, n_splits):
                                                            metric=metric)[0]
                 pca.setdefault(metric, []).append(np.mean(predicted == labels[test]))
             for weight in GRID_WEIGHTS:
-                W = recognition._supervised_basis(gallery, g_labels, RANK, {"random_state": 0},
-                                                  weight=weight)
+                W = recognition.supervised_basis(gallery, g_labels, RANK, {"random_state": 0},
+                                                 weight=weight)
                 for ridge in GRID_RIDGES:
-                    G = recognition._ridge_project(gallery, W, strength=ridge)
-                    P = recognition._ridge_project(probes, W, strength=ridge)
+                    G = recognition.ridge_project(gallery, W, strength=ridge)
+                    P = recognition.ridge_project(probes, W, strength=ridge)
                     for metric in METRICS:
                         predicted = recognition.nearest_neighbours(G, g_labels, P,
                                                                    metric=metric)[0]

@@ -10,10 +10,10 @@ Probes can be occluded (:func:`occlude`). With a **known** mask the projection i
 masked pixels; with an **unknown** mask :func:`facenmf.robust_project` finds and ignores
 them, and each probe is also described by the projections of each half of the face alone
 (top, bottom, left, right): the probe keeps whichever description lies nearest (by cosine
-distance) to a gallery face, a half's distances counting :data:`HALF_FACE_PENALTY` times
-as much, since a half has fewer pixels to be wrong on. A large occlusion that the basis
-can partly "explain", such as a black scarf over a dark chin and neck, fools the robust
-projection but leaves a half clean. The baselines get the same probes: raw pixels compare
+distance) to a gallery face, a half's distances counting ``half_face_penalty`` times
+(default :data:`HALF_FACE_PENALTY`) as much, since a half has fewer pixels to be wrong on.
+A large occlusion that the basis can partly "explain", such as a black scarf over a dark
+chin and neck, fools the robust projection but leaves a half clean. The baselines get the same probes: raw pixels compare
 the unmasked pixels (known mask) or all of them; PCA fits its coefficients by least
 squares on the unmasked pixels (known mask) or on all of them — neither has a robust mode
 of its own.
@@ -21,25 +21,31 @@ of its own.
 The package: :mod:`._occlusions` (conditions, :func:`occlude`), :mod:`._distances` (metrics,
 :func:`nearest_neighbours`, :func:`whitened_distances`), :mod:`._features` (the methods),
 :mod:`._protocol` (splits, :func:`evaluate`, :class:`RecognitionReport`) and :mod:`._robust`
-(:func:`robust_project`).
+(:func:`robust_project`). The building blocks of :func:`evaluate` are public for variants
+of the experiment (``scripts/recognition_variants.py``): the folds
+(:func:`protocol_folds`), the feature methods (:class:`NMFFeatures`, :class:`SNMFFeatures`
+with :func:`supervised_basis` and :func:`ridge_project`, :class:`PCAFeatures`,
+:class:`RawFeatures`; each built from the training faces, with ``gallery`` and
+``probes(A, mask, mask_mode)``), the choice among a probe's hypotheses
+(:func:`distance_sets`) and the pieces of the robust projection (:func:`half_faces`,
+:func:`clean_outliers`, :func:`inlier_median`).
 """
 
-from ._distances import DEFAULT_METRICS, METRICS, nearest_neighbours, whitened_distances
-from ._distances import WHITENING_SHRINKAGE  # noqa: F401
-from ._features import METHODS
-from ._features import HALF_FACE_PENALTY, IDENTITY_WEIGHT, RIDGE  # noqa: F401
+from ._distances import DEFAULT_METRICS, METRICS, WHITENING_SHRINKAGE, nearest_neighbours
+from ._distances import whitened_distances
+from ._features import HALF_FACE_PENALTY, IDENTITY_WEIGHT, METHODS, RIDGE
+from ._features import NMFFeatures, PCAFeatures, RawFeatures, SNMFFeatures
+from ._features import distance_sets, ridge_project, supervised_basis
 from ._occlusions import CONDITIONS, occlude, parse_condition
-from ._protocol import RecognitionReport, accuracy_vs_rank, evaluate
-from ._robust import half_faces, robust_project  # noqa: F401
-
-# Private names that scripts/ and the tests use, as before the split into modules.
-from ._features import PCAFeatures as _PCAFeatures  # noqa: F401
-from ._features import SNMFFeatures as _SNMFFeatures  # noqa: F401
-from ._features import distance_sets as _distance_sets  # noqa: F401
-from ._features import ridge_project as _ridge_project  # noqa: F401
-from ._features import supervised_basis as _supervised_basis  # noqa: F401
-from ._protocol import protocol_folds as _protocol_folds  # noqa: F401
+from ._protocol import RecognitionReport, accuracy_vs_rank, evaluate, protocol_folds
+from ._robust import clean_outliers, half_faces, inlier_median, robust_project
 
 __all__ = ["METHODS", "METRICS", "DEFAULT_METRICS", "CONDITIONS", "occlude", "parse_condition",
            "nearest_neighbours", "whitened_distances", "evaluate", "RecognitionReport",
-           "accuracy_vs_rank", "robust_project"]
+           "accuracy_vs_rank", "robust_project",
+           # the settings
+           "HALF_FACE_PENALTY", "IDENTITY_WEIGHT", "RIDGE", "WHITENING_SHRINKAGE",
+           # the building blocks of evaluate, for variants of the experiment
+           "protocol_folds", "NMFFeatures", "SNMFFeatures", "PCAFeatures", "RawFeatures",
+           "supervised_basis", "ridge_project", "distance_sets", "half_faces",
+           "clean_outliers", "inlier_median"]

@@ -1,5 +1,14 @@
 """Feature methods: NMF, supervised NMF, PCA and raw pixels, and the choice among a probe's
-hypotheses (robust projection or one half of the face)."""
+hypotheses (robust projection or one half of the face).
+
+Every method is a class built as ``Method(train, labels, rank, options)`` from the training
+faces (n_pixels, n_gallery), their labels (n_gallery,), the rank and the keyword arguments
+of :class:`facenmf.NMF`. It holds ``gallery``, the gallery's features (n_features,
+n_gallery), and ``probes(A, mask, mask_mode)`` returns the hypotheses for the features of
+probes ``A`` (n_pixels, n_probes): ``[(features, penalty), ...]``, the main one first with
+penalty 1 (see :func:`distance_sets`). :data:`FEATURES` maps each of :data:`METHODS` to its
+class.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +30,8 @@ __all__ = ["METHODS", "HALF_FACE_PENALTY", "IDENTITY_WEIGHT", "RIDGE", "FEATURES
 METHODS = ("nmf", "snmf", "pca", "raw")
 
 #: Unknown masks: a half-face description wins only if its nearest gallery face is this
-#: many times nearer than the robust projection's. On ORL (10 splits) 1.5 lifts the scarf
+#: many times nearer than the robust projection's (the default of ``evaluate``'s
+#: ``half_face_penalty``). On ORL (10 splits) 1.5 lifts the scarf
 #: from 43% to 69% and moves the other conditions by half a point at most; 1.2 gives
 #: the scarf 74% but costs the random block 1.5 points.
 HALF_FACE_PENALTY = 1.5
@@ -37,32 +47,40 @@ IDENTITY_WEIGHT = 2.0
 RIDGE = 0.3
 
 
-# ``probes`` returns the hypotheses for the probes' features: ``[(features, penalty), ...]``,
-# the main one first with penalty 1 (see distance_sets).
 class BasisFeatures:
-    """Features from a non-negative basis ``self.W`` (set by the subclass with
-    ``self.gallery``): clean and known-mask probes by ``_project``; unknown masks by the
-    robust projection plus the four half-face hypotheses."""
+    """Features from a non-negative basis ``self.W`` (n_pixels, rank), set by the subclass
+    with ``self.gallery``: clean and known-mask probes by :meth:`project`; unknown masks by
+    the robust projection plus the four half-face hypotheses, each counted
+    ``half_face_penalty`` times (set by :func:`evaluate`, like ``image_shape``)."""
 
     image_shape = None
+    half_face_penalty = HALF_FACE_PENALTY
 
-    def _project(self, A, mask=None):
+    def project(self, A, mask=None):
+        """Weights (rank, n_faces) of faces ``A`` (n_pixels, n_faces) on ``W``, ignoring
+        the pixels where ``mask`` (n_pixels,) or (n_pixels, n_faces) is True."""
         return project_unchecked(A, self.W, mask)
 
     def _robust(self, A):
         """Weights of probes with unknown occlusions: projected without the outliers."""
-        return self._project(A, robust_project(A, self.W, image_shape=self.image_shape)[1])
+        return self.project(A, robust_project(A, self.W, image_shape=self.image_shape)[1])
 
     def probes(self, A, mask, mask_mode):
+        """The hypotheses ``[(features, penalty), ...]`` for probes ``A`` (n_pixels,
+        n_probes): ``mask_mode`` None (clean), ``"known"`` (``mask`` ignored pixels) or
+        ``"unknown"`` (the robust projection, then one hypothesis per half face)."""
         if mask_mode == "known":
-            return [(self._project(A, mask), 1.0)]
+            return [(self.project(A, mask), 1.0)]
         if mask_mode == "unknown":
-            return [(self._robust(A), 1.0)] + [(self._project(A, ~half), HALF_FACE_PENALTY)
+            return [(self._robust(A), 1.0)] + [(self.project(A, ~half), self.half_face_penalty)
                                                for half in half_faces(self.image_shape)]
-        return [(self._project(A), 1.0)]
+        return [(self.project(A), 1.0)]
 
 
 class NMFFeatures(BasisFeatures):
+    """Method "nmf": the NMF basis of the training faces (:class:`facenmf.NMF` with ``options``),
+    exact projections; the gallery is the fit's ``H``."""
+
     def __init__(self, train, labels, rank, options):
         model = NMF(rank, **options).fit(train)
         self.W, self.gallery = model.W, model.H
@@ -76,7 +94,12 @@ def ridge_project(A, W, mask=None, strength=RIDGE):
     """Exact ``argmin_{h >= 0} ||a - W h||² + mu ||h||²`` over the unmasked pixels of each
     face, with ``mu = strength ||W_v||² / rank``, ``W_v`` the rows of ``W`` at the face's
     unmasked pixels (for a whole face, ``tr(WᵀW) / rank``): the penalty keeps its weight
-    against the data term when part of the face is hidden."""
+    against the data term when part of the face is hidden.
+
+    ``A`` (n_pixels, n_faces) and ``W`` (n_pixels, rank) are non-negative, finite and of
+    one float dtype (not checked); ``mask`` is None or boolean of shape (n_pixels,) or
+    (n_pixels, n_faces), True where a pixel is ignored. Returns ``H`` (rank, n_faces).
+    """
     sq = np.einsum("ij,ij->i", W, W, dtype=np.float64)  # each pixel's share of tr(WᵀW)
     if mask is None:
         energy = sq.sum()
@@ -89,24 +112,32 @@ def ridge_project(A, W, mask=None, strength=RIDGE):
 
 def supervised_basis(train, labels, rank, options, weight=IDENTITY_WEIGHT):
     """The pixel rows of the NMF basis of the training faces stacked over their one-hot
-    identities, those weighted by ``weight`` times the mean norm of a training face."""
+    identities, those weighted by ``weight`` times the mean norm of a training face.
+
+    ``train`` (n_pixels, n_faces), ``labels`` (n_faces,), ``options`` the keyword arguments
+    of :class:`facenmf.NMF`. Returns ``W`` of shape (n_pixels, rank).
+    """
     onehot = (labels[None, :] == np.unique(labels)[:, None]).astype(train.dtype)
     scale = weight * float(np.linalg.norm(train, axis=0).mean())
     return NMF(rank, **options).fit(np.vstack([train, scale * onehot])).W[: train.shape[0]]
 
 
 class SNMFFeatures(BasisFeatures):
-    """Supervised NMF with ridge projections (see METHODS)."""
+    """Method "snmf": supervised NMF (:func:`supervised_basis`) with ridge projections."""
 
     def __init__(self, train, labels, rank, options):
         self.W = supervised_basis(train, labels, rank, options)
-        self.gallery = self._project(train)
+        self.gallery = self.project(train)
 
-    def _project(self, A, mask=None):
+    def project(self, A, mask=None):
+        """Ridge projections (:func:`ridge_project`, strength :data:`RIDGE`) on ``W``."""
         return ridge_project(A, self.W, mask)
 
 
 class PCAFeatures:
+    """Method "pca": eigenfaces of the training faces, ``rank`` of them (``U``, about the mean
+    face); probes with a known mask are fitted by least squares on their seen pixels."""
+
     def __init__(self, train, labels, rank, options):
         self.mean = train.mean(axis=1, keepdims=True, dtype=np.float64)
         X = train - self.mean
@@ -131,6 +162,8 @@ class PCAFeatures:
 
 
 class RawFeatures:
+    """Method "raw": the pixels themselves."""
+
     def __init__(self, train, labels, rank, options):
         self.gallery = train
 

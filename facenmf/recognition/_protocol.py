@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import _validation as v
 from ._distances import DEFAULT_METRICS, METRICS, vote
-from ._features import FEATURES, METHODS, distance_sets
+from ._features import FEATURES, HALF_FACE_PENALTY, METHODS, distance_sets
 from ._occlusions import occlude, parse_condition
 
 __all__ = ["RecognitionReport", "protocol_folds", "evaluate", "accuracy_vs_rank"]
@@ -63,12 +63,19 @@ class RecognitionReport:
 
 
 def protocol_folds(faces, protocol, train_per_identity, n_splits, random_state):
-    """Yield (train indices, test indices) for each fold."""
+    """Yield ``(train, test)`` index arrays into ``faces`` for each fold of a protocol.
+
+    ``protocol`` is ``"split"`` (``n_splits`` random splits with ``train_per_identity``
+    training faces of each identity, drawn by :meth:`FaceSet.split_indices` from one
+    generator seeded by ``random_state``) or ``"leave-one-out"`` (fold ``i`` holds out the
+    ``i``-th face of every identity; ``train_per_identity``, ``n_splits`` and
+    ``random_state`` unused): the folds :func:`evaluate` runs.
+    """
     labels = np.asarray(faces.labels)
     if protocol == "split":
         rng = v.check_random_state("random_state", random_state)
         for _ in range(n_splits):
-            train, test = faces._split_indices(train_per_identity, rng)
+            train, test = faces.split_indices(train_per_identity, random_state=rng)
             yield np.asarray(train), np.asarray(test)
         return
     # Leave-one-out per identity: fold i holds out the i-th face of every identity.
@@ -110,7 +117,8 @@ def _check_identities(labels, protocol, train_per_identity):
 
 def evaluate(faces, *, rank=49, methods=METHODS, metrics=DEFAULT_METRICS, k=1,
              protocol="split", train_per_identity=5, n_splits=10, random_state=0,
-             conditions=("clean",), mask="unknown", nmf_options=None, progress=None):
+             conditions=("clean",), mask="unknown", half_face_penalty=HALF_FACE_PENALTY,
+             nmf_options=None, progress=None):
     """Identify faces by nearest neighbour with NMF, PCA and raw pixels on the same splits.
 
     Parameters
@@ -138,6 +146,10 @@ def evaluate(faces, *, rank=49, methods=METHODS, metrics=DEFAULT_METRICS, k=1,
         Unknown: NMF describes each probe by its robust projection or, if that lies
         clearly farther from the gallery, by the projection of one half of the face (see
         the module's description); the baselines use every pixel.
+    half_face_penalty : float
+        Unknown masks, "nmf" and "snmf": a half-face description replaces the robust
+        projection only if its nearest gallery face is this many times nearer (> 0;
+        ``numpy.inf``: never). Default :data:`HALF_FACE_PENALTY`.
     nmf_options : dict, optional
         Extra arguments of :class:`facenmf.NMF` (solver, max_iter, random_state, ...).
     progress : callable, optional
@@ -167,6 +179,8 @@ def evaluate(faces, *, rank=49, methods=METHODS, metrics=DEFAULT_METRICS, k=1,
     for m in metrics:
         v.check_choice("metrics", m, METRICS)
     v.check_choice("mask", mask, ("unknown", "known"))
+    half_face_penalty = v.check_number("half_face_penalty", half_face_penalty, low=0,
+                                       low_inclusive=False, allow_inf=True)
     conditions = ("clean",) + tuple(c for c in conditions if c != "clean")
     for c in conditions:
         parse_condition(c)
@@ -211,6 +225,7 @@ def evaluate(faces, *, rank=49, methods=METHODS, metrics=DEFAULT_METRICS, k=1,
             t = time.perf_counter()
             feats = FEATURES[method](A[:, train], gal_labels, rank, options)
             feats.image_shape = faces.image_shape
+            feats.half_face_penalty = half_face_penalty
             for c, (P, M) in probes.items():
                 mode = None if c == "clean" else mask
                 X = feats.probes(P, M, mode)

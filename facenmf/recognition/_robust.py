@@ -12,7 +12,7 @@ import numpy as np
 from .. import _validation as v
 from ..nmf import project_unchecked
 
-__all__ = ["robust_project", "half_faces"]
+__all__ = ["robust_project", "half_faces", "clean_outliers", "inlier_median"]
 
 
 def robust_project(A, W, *, image_shape=None, keep=0.7, threshold=3.0, max_iter=10):
@@ -71,7 +71,7 @@ def robust_project(A, W, *, image_shape=None, keep=0.7, threshold=3.0, max_iter=
 
     def thresholded(size, mask):
         # Robust scale from the pixels currently taken as inliers.
-        sigma = 1.4826 * _inlier_median(size, mask)
+        sigma = 1.4826 * inlier_median(size, mask)
         return size > threshold * np.maximum(sigma, np.finfo(np.float32).eps)
 
     mask = np.zeros(A.shape, dtype=bool)
@@ -81,8 +81,8 @@ def robust_project(A, W, *, image_shape=None, keep=0.7, threshold=3.0, max_iter=
         # exact, so the same mask gives the same weights): only the others go on.
         todo = np.arange(A.shape[1])
         for it in range(max_iter):
-            outliers = base[:, todo] | _clean(rule(np.abs(residual[:, todo]), mask[:, todo]),
-                                              image_shape)
+            found = rule(np.abs(residual[:, todo]), mask[:, todo])
+            outliers = base[:, todo] | clean_outliers(found, image_shape)
             if it > 0:
                 changed = np.any(outliers != mask[:, todo], axis=0)
                 todo, outliers = todo[changed], outliers[:, changed]
@@ -97,9 +97,14 @@ def robust_project(A, W, *, image_shape=None, keep=0.7, threshold=3.0, max_iter=
     return H, mask
 
 
-def _inlier_median(size, mask):
+def inlier_median(size, mask):
     """Per column, the median of ``size`` over the entries where ``mask`` is False (NaN
-    for a column with none), as ``np.nanmedian`` of the masked array but sorted once."""
+    for a column with none), as ``np.nanmedian`` of the masked array but sorted once.
+
+    ``size`` and ``mask`` (bool) are of one shape (n_pixels, n_faces); returns
+    (n_faces,). :func:`robust_project` takes its robust scale from it (1.4826 x the median
+    absolute residual of the inliers).
+    """
     counts = size.shape[0] - mask.sum(axis=0)
     ordered = np.sort(np.where(mask, np.inf, size), axis=0)
     cols = np.arange(size.shape[1])
@@ -151,8 +156,13 @@ def half_faces(image_shape):
             (rows < h // 2, rows >= h // 2, cols < w // 2, cols >= w // 2)]
 
 
-def _clean(outliers, image_shape):
+def clean_outliers(outliers, image_shape):
     """Close small gaps in, then remove specks from, each face's outlier mask.
+
+    ``outliers`` is boolean of shape (n_pixels, n_faces), one flattened mask per column of
+    faces of ``image_shape`` ``(height, width)``; with ``image_shape`` None it is returned
+    as it is. :func:`robust_project` cleans its masks so, since real occlusions are
+    contiguous.
 
     The same as ``scipy.ndimage.binary_closing(img, iterations=2)`` then
     ``binary_opening(img, iterations=1)`` on each face's image (4-connected cross, pixels
