@@ -21,7 +21,7 @@ def run(script, *args, cwd, timeout=120):
 
 
 def test_the_commands_are_found():
-    assert {"bench_demo.py", "bench_load.py", "benchmark.py"} <= set(COMMANDS)
+    assert {"bench_demo.py", "bench_load.py", "bench_online.py", "benchmark.py"} <= set(COMMANDS)
 
 
 @pytest.mark.parametrize("script", COMMANDS)
@@ -60,3 +60,19 @@ def test_bench_load_tiny(tmp_path):
     assert "| mode | seconds | heap peak MB | max RSS MB |" in r.stdout
     assert "| in memory |" in r.stdout and "| out= memmap |" in r.stdout
     assert list(work.iterdir()) == [] and [p.name for p in tmp_path.iterdir()] == ["work"]
+
+
+def test_bench_online_tiny(tmp_path):
+    from helpers import ORL
+
+    if not (ORL / "s1" / "1.pgm").is_file():
+        pytest.skip(f"ORL faces not found at {ORL}")
+    r = run("bench_online.py", "--faces", 500, "--rank", 4, "--batch-size", 250, "--repeat", 1,
+            "--shared", ORL.parent, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "## Online fits: facenmf `nmf_online` vs scikit-learn `MiniBatchNMF`" in r.stdout
+    assert "| scikit-learn `MiniBatchNMF` (defaults) |" in r.stdout
+    for coding in ("hals", "nnls"):
+        assert f"| facenmf `nmf_online`, coding '{coding}', one pass | " in r.stdout
+        assert f"- coding '{coding}': scikit-learn's error" in r.stdout
+    assert list(tmp_path.iterdir()) == []
