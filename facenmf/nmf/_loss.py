@@ -64,7 +64,10 @@ def squared_error(norm_A_sq, WtA, WtW, H, HHt=None):
     """
     if HHt is None:
         HHt = gram(H)
-    cross = np.vdot(H.astype(np.float64, copy=False), WtA.astype(np.float64, copy=False))
+    # <H, WᵀA> in float64, by blocks of columns: no float64 copies of the (rank, n_faces)
+    # matrices (one block, and one vdot, when n_faces <= _GRAM_BLOCK).
+    cross = sum(np.vdot(H[:, c].astype(np.float64), WtA[:, c].astype(np.float64))
+                for c in (slice(s, s + _GRAM_BLOCK) for s in range(0, H.shape[1], _GRAM_BLOCK)))
     quad = np.vdot(WtW.astype(np.float64, copy=False), HHt.astype(np.float64, copy=False))
     return max(norm_A_sq - 2.0 * cross + quad, 0.0)
 

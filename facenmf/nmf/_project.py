@@ -9,6 +9,9 @@ from ._nnls import nnls_bpp
 
 __all__ = ["project", "project_unchecked"]
 
+# Faces projected at a time by project_unchecked (8 blocks of 2048).
+_CHUNK = 16384
+
 
 def _warm_start(G, C):
     """Positive set of the unconstrained least-squares solution: a good first guess."""
@@ -41,6 +44,15 @@ def project_unchecked(A, W, mask=None, *, H0=None, ridge=None):
         Non-negative weights, in ``W``'s dtype.
     """
     k, m = W.shape[1], A.shape[1]
+    if m > _CHUNK and (mask is None or mask.ndim == 1) and np.ndim(ridge) == 0:
+        # Faces are independent: many at once in chunks, so that the float64 work arrays of
+        # the solver stay a few times (rank, _CHUNK), not (rank, n_faces).
+        H = np.empty((k, m), dtype=W.dtype)
+        for s in range(0, m, _CHUNK):
+            c = slice(s, s + _CHUNK)
+            H[:, c] = project_unchecked(A[:, c], W, mask, H0=None if H0 is None else H0[:, c],
+                                        ridge=ridge)
+        return H
     active = np.flatnonzero(np.einsum("ij,ij->j", W, W) > 0)
     H = np.zeros((k, m), dtype=W.dtype)
     if mask is None:
