@@ -13,6 +13,7 @@ import numpy as np
 
 __all__ = [
     "check_choice",
+    "check_bool",
     "check_int",
     "check_number",
     "check_fraction",
@@ -23,6 +24,7 @@ __all__ = [
     "check_dtype",
     "check_nonnegative_matrix",
     "check_mask",
+    "check_indices",
     "check_finite_matrix",
     "check_path",
     "check_figure_path",
@@ -48,6 +50,13 @@ def check_choice(name: str, value, options) -> str:
     if value not in options:
         raise ValueError(f"{name}: unknown value {value!r}; valid values are {sorted(options)}")
     return value
+
+
+def check_bool(name: str, value) -> bool:
+    """Return ``value`` as a ``bool`` if it is True or False (a numpy bool too)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected True or False, got {_type_name(value)} {value!r}")
+    return bool(value)
 
 
 def check_int(name: str, value, *, low=None, high=None, allow_none=False):
@@ -257,6 +266,27 @@ def check_mask(name: str, value, shape) -> np.ndarray:
             f"{name}: expected shape ({shape[0]},) or {tuple(shape)}, got {arr.shape}"
         )
     return arr
+
+
+def check_indices(name: str, value, n, *, allow_empty=False, allow_mask=False) -> np.ndarray:
+    """Return 1-D integer indices into ``range(n)`` as an ``intp`` array, negative ones
+    wrapped; non-empty unless ``allow_empty``. With ``allow_mask``, a boolean mask of shape
+    ``(n,)`` is accepted too and gives the indices of its True entries."""
+    idx = np.asarray(value)
+    if allow_mask and idx.dtype == np.bool_:
+        if idx.shape != (n,):
+            raise ValueError(f"{name}: expected a boolean mask of shape ({n},), got {idx.shape}")
+        return np.flatnonzero(idx)
+    if idx.dtype.kind not in "iu" or idx.ndim != 1:
+        what = "1-D integer indices" + (" or a boolean mask" if allow_mask else "")
+        raise TypeError(f"{name}: expected {what}, got dtype {idx.dtype} of shape {idx.shape}")
+    if idx.size == 0:
+        if not allow_empty:
+            raise ValueError(f"{name}: expected at least one index, got none")
+        return idx.astype(np.intp)
+    if idx.min() < -n or idx.max() >= n:
+        raise ValueError(f"{name}: expected indices in [0, {n}), got [{idx.min()}, {idx.max()}]")
+    return np.where(idx < 0, idx + n, idx).astype(np.intp)
 
 
 def check_path(name: str, value):

@@ -6,6 +6,7 @@
 first, as the download of a registered database does.
 """
 
+from ._detect import DETECT_DEFAULTS
 from ._faceset import FaceSet
 from ._fetch import safe_extract
 from ._load import list_images, load_faces
@@ -13,4 +14,4 @@ from ._read import IMAGE_EXTENSIONS
 from ._registry import DATABASES, Database
 
 __all__ = ["load_faces", "list_images", "FaceSet", "DATABASES", "Database", "IMAGE_EXTENSIONS",
-           "safe_extract"]
+           "DETECT_DEFAULTS", "safe_extract"]

@@ -11,6 +11,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from .._validation import check_fraction
+
 __all__ = ["DETECT_DEFAULTS", "check_detect_options", "detect_face", "cut_face"]
 
 #: Options of the detector; ``load_faces(detect_options=...)`` may override any of them.
@@ -46,8 +48,7 @@ def check_detect_options(options) -> dict:
             f"detect_options: unknown keys {unknown}; valid keys are {sorted(DETECT_DEFAULTS)}"
         )
     merged.update(options)
-    if not 0 <= float(merged["margin"]) <= 1:
-        raise ValueError(f"detect_options: expected 0 <= margin <= 1, got {merged['margin']!r}")
+    check_fraction("detect_options: margin", merged["margin"], zero=True)
     if float(merged["scale_factor"]) <= 1:
         raise ValueError(
             f"detect_options: expected scale_factor > 1, got {merged['scale_factor']!r}"

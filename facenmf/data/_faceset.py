@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validation import check_image_shape, check_int, check_random_state
+from .._validation import check_image_shape, check_indices, check_int, check_random_state
 
 __all__ = ["FaceSet"]
 
@@ -111,18 +111,7 @@ class FaceSet:
 
         The new ``A`` is an in-memory float32 copy of shape (n_pixels, n_picked).
         """
-        idx = np.asarray(index)
-        if idx.dtype == np.bool_:
-            if idx.shape != (self.n_faces,):
-                raise ValueError(f"index: expected a boolean mask of shape ({self.n_faces},), "
-                                 f"got {idx.shape}")
-            idx = np.flatnonzero(idx)
-        elif idx.dtype.kind not in "iu" or idx.ndim != 1:
-            raise TypeError(f"index: expected 1-D integer indices or a boolean mask, got "
-                            f"dtype {idx.dtype} of shape {idx.shape}")
-        elif idx.size and (idx.min() < -self.n_faces or idx.max() >= self.n_faces):
-            raise ValueError(f"index: expected indices in [0, {self.n_faces}), got "
-                             f"[{idx.min()}, {idx.max()}]")
+        idx = check_indices("index", index, self.n_faces, allow_empty=True, allow_mask=True)
         A = np.asfortranarray(np.asarray(self.A)[:, idx])
         return FaceSet(
             A=A,
@@ -186,36 +175,8 @@ class FaceSet:
             test.append(members[k:])
         return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
 
-    def split_indices(self, train_per_identity=5, *, random_state=0):
-        """The column indices of a split: as :meth:`split`, without copying the faces.
-
-        Parameters
-        ----------
-        train_per_identity : int
-            Faces of each identity drawn at random for training; the rest are for testing.
-        random_state : None, int or numpy Generator
-            Seed; the same seed gives the same split. A Generator is used as it is (and
-            advanced), so calls with one Generator give successive independent splits, the
-            sequence :meth:`splits` draws.
-
-        Returns
-        -------
-        train, test : ndarray of int
-            Sorted, disjoint indices into the faces; together every face once.
-
-        Raises
-        ------
-        ValueError
-            No labels, or an identity with ``train_per_identity`` faces or fewer.
-
-        Examples
-        --------
-        >>> faces = FaceSet(np.zeros((6, 4), np.float32), np.array(["a", "a", "b", "b"]), (2, 3))
-        >>> train, test = faces.split_indices(1, random_state=0)
-        >>> len(train), sorted(train.tolist() + test.tolist())
-        (2, [0, 1, 2, 3])
-        """
-        self._require_labels("split_indices")
+    def _checked_split(self, what, train_per_identity, random_state):
+        self._require_labels(what)
         k = check_int("train_per_identity", train_per_identity, low=1)
         return self._split_indices(k, check_random_state("random_state", random_state))
 
@@ -239,11 +200,25 @@ class FaceSet:
         ValueError
             No labels, or an identity with ``train_per_identity`` faces or fewer.
         """
-        self._require_labels("split")
-        k = check_int("train_per_identity", train_per_identity, low=1)
-        rng = check_random_state("random_state", random_state)
-        train, test = self._split_indices(k, rng)
+        train, test = self._checked_split("split", train_per_identity, random_state)
         return self.subset(train), self.subset(test)
+
+    def split_indices(self, train_per_identity=5, *, random_state=0):
+        """The indices ``(train, test)`` of the split :meth:`split` makes, without copying
+        the faces: sorted, disjoint integer arrays into the faces, together every face once.
+
+        Parameters and errors as :meth:`split`. A numpy Generator as ``random_state`` is
+        used as it is (and advanced), so calls with one Generator give successive
+        independent splits, the sequence :meth:`splits` draws.
+
+        Examples
+        --------
+        >>> faces = FaceSet(np.zeros((6, 4), np.float32), np.array(["a", "a", "b", "b"]), (2, 3))
+        >>> train, test = faces.split_indices(1, random_state=0)
+        >>> len(train), sorted(train.tolist() + test.tolist())
+        (2, [0, 1, 2, 3])
+        """
+        return self._checked_split("split_indices", train_per_identity, random_state)
 
     def splits(self, n_splits=10, train_per_identity=5, *, random_state=0):
         """Yield ``n_splits`` independent random splits ``(train, test)``, stratified by identity.

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._validation import check_callable, check_choice, check_int
+from .._validation import check_bool, check_callable, check_choice, check_int, check_path
 from ._detect import check_detect_options
 from ._faceset import FaceSet
 from ._fetch import fetch, locate
@@ -105,7 +105,7 @@ def load_faces(
         largest one) and cut it out before step 2. An image with no face is an error (or
         skipped, with ``on_error="skip"``). Use with ``size``.
     detect_options : dict, optional
-        Overrides of ``facenmf.data._detect.DETECT_DEFAULTS`` (``margin``, ``min_size``,
+        Overrides of ``facenmf.data.DETECT_DEFAULTS`` (``margin``, ``min_size``,
         ``scale_factor``, ...).
     on_error : {"raise", "skip"}
         A file that cannot be used (missing, not an image, truncated, too large, no face,
@@ -178,8 +178,7 @@ def load_faces(
     """
     layout = check_choice("layout", layout, LAYOUTS)
     on_error = check_choice("on_error", on_error, ("raise", "skip"))
-    if not isinstance(resize, (bool, np.bool_)):
-        raise TypeError(f"resize: expected True or False, got {type(resize).__name__}")
+    resize = check_bool("resize", resize)
     expect = None
     if like is not None:
         given = [name for name, value, default in (
@@ -198,10 +197,8 @@ def load_faces(
     size = check_size(size)
     crop = check_crop(crop)
     normalize = check_normalize(normalize)
-    if not isinstance(equalize, (bool, np.bool_)):
-        raise TypeError(f"equalize: expected True or False, got {type(equalize).__name__}")
-    if not isinstance(detect, (bool, np.bool_)):
-        raise TypeError(f"detect: expected True or False, got {type(detect).__name__}")
+    equalize = check_bool("equalize", equalize)
+    detect = check_bool("detect", detect)
     detect_opts = check_detect_options(detect_options) if detect else None
     if detect_options is not None and not detect:
         raise ValueError("detect_options: given but detect=False; pass detect=True")
@@ -211,7 +208,7 @@ def load_faces(
     if glob is not None and not isinstance(glob, str):
         raise TypeError(f"glob: expected a str such as '*.pgm', got {type(glob).__name__}")
     if out is not None:
-        out = Path(out)
+        out = check_path("out", out)
         if out.exists():
             raise FileExistsError(f"out: {out} exists; facenmf does not overwrite files")
         if not out.parent.is_dir():

@@ -14,7 +14,7 @@ from matplotlib.colors import Normalize
 from .. import _validation as v
 from .._atomic import atomic_write
 
-__all__ = ["DPI", "GREY", "DIVERGING", "check_matrix", "check_indices", "human", "suptitle",
+__all__ = ["DPI", "GREY", "DIVERGING", "check_matrix", "human", "suptitle",
            "finish", "scaled_tiles", "montage", "bare", "grey_limit"]
 
 #: Resolution of the figures and of the saved PNGs (pixels per inch).
@@ -31,19 +31,6 @@ def check_matrix(name, value, *, shape=None, nonnegative=False):
     if nonnegative:
         return v.check_nonnegative_matrix(name, value, np.float64, shape=shape)
     return v.check_finite_matrix(name, value, shape=shape)
-
-
-def check_indices(name, value, n):
-    """Return 1-D integer indices into ``range(n)`` (negative ones wrapped), non-empty."""
-    idx = np.asarray(value)
-    if idx.dtype.kind not in "iu" or idx.ndim != 1:
-        raise TypeError(f"{name}: expected 1-D integer indices, got dtype {idx.dtype} "
-                        f"of shape {idx.shape}")
-    if idx.size == 0:
-        raise ValueError(f"{name}: expected at least one index, got none")
-    if idx.min() < -n or idx.max() >= n:
-        raise ValueError(f"{name}: expected indices in [0, {n}), got [{idx.min()}, {idx.max()}]")
-    return np.where(idx < 0, idx + n, idx).astype(np.intp)
 
 
 # -- text --------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ from matplotlib.figure import Figure
 from .. import _validation as v
 from ._common import (
     DPI,
-    check_indices,
     check_matrix,
     finish,
     montage,
@@ -102,13 +101,12 @@ def basis_montage(W, image_shape, *, H=None, order="usage", ncols=None, titles=F
         v.check_choice("order", order, ("usage", "none"))
         idx = usage_order(H) if (order == "usage" and H is not None) else np.arange(rank)
     else:
-        idx = check_indices("order", order, rank)
+        idx = v.check_indices("order", order, rank)
     ncols = v.check_int("ncols", ncols, low=1, allow_none=True)
     if ncols is None:
         ncols = math.ceil(math.sqrt(idx.size))
     ncols = min(ncols, idx.size)
-    if not isinstance(titles, (bool, np.bool_)):
-        raise TypeError(f"titles: expected True or False, got {type(titles).__name__}")
+    titles = v.check_bool("titles", titles)
 
     signed = bool((W[:, idx] < 0).any())
     labels = None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 from matplotlib import colormaps
@@ -16,7 +15,6 @@ from ._common import (
     DPI,
     GREY,
     bare,
-    check_indices,
     check_matrix,
     finish,
     grey_limit,
@@ -75,7 +73,7 @@ def reconstructions(A, W, H, image_shape, *, faces=None, n=6, ignored=None, path
         n = v.check_int("n", n, low=1)
         idx = np.arange(min(n, A.shape[1]))
     else:
-        idx = check_indices("faces", faces, A.shape[1])
+        idx = v.check_indices("faces", faces, A.shape[1])
     n_pixels, rank = W.shape
     a = A[:, idx]
     if ignored is None:
@@ -178,9 +176,8 @@ def parts(a_index, A, W, H, image_shape, *, n_parts=8, path=None):
     W = check_matrix("W", W, shape=(A.shape[0], None))
     image_shape = v.check_image_shape("image_shape", image_shape, W.shape[0], rows_of="W")
     H = check_matrix("H", H, shape=(W.shape[1], A.shape[1]))
-    if isinstance(a_index, (bool, np.bool_)) or not isinstance(a_index, numbers.Integral):
-        raise TypeError(f"a_index: expected an integer, got {type(a_index).__name__}")
-    j = int(check_indices("a_index", np.asarray([a_index]), A.shape[1])[0])
+    a_index = v.check_int("a_index", a_index)
+    j = int(v.check_indices("a_index", np.asarray([a_index]), A.shape[1])[0])
     n_parts = v.check_int("n_parts", n_parts, low=1)
     rank = W.shape[1]
     n_parts = min(n_parts, rank)
