@@ -5,6 +5,7 @@ as ``A ≈ W @ H`` with basis images ``W`` (n_pixels, rank) and weights ``H`` (r
 the Lee & Seung orientation, the transpose of scikit-learn's.
 """
 
+from ._atomic import atomic_write
 from .data import DATABASES, FaceSet, load_faces
 from .nmf import (
     INITS,
@@ -27,4 +28,5 @@ __version__ = "0.1.0"
 
 __all__ = ["load_faces", "FaceSet", "DATABASES", "nmf", "nmf_online", "NMF", "project",
            "robust_project", "save_model", "load_model", "Factorization", "OnlineFactorization",
-           "History", "ConvergenceWarning", "SOLVERS", "INITS", "LOSSES", "__version__"]
+           "History", "ConvergenceWarning", "SOLVERS", "INITS", "LOSSES", "atomic_write",
+           "__version__"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from facenmf._atomic import atomic_write
+from facenmf import atomic_write
 
 
 def write_section(path: Path, name: str, text: str) -> None:

@@ -13,7 +13,7 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 import facenmf
 from facenmf import compress as fc
 from facenmf import metrics
-from facenmf._atomic import atomic_write as real_atomic_write
+from facenmf import atomic_write as real_atomic_write
 
 SHAPE = (12, 10)
 N_PIXELS = SHAPE[0] * SHAPE[1]

@@ -612,7 +612,7 @@ BAD_VALUES = [
     (dict(solver_options={"extra": 1}), ValueError,
      r"solver_options: solver 'hals' has no option 'extra'; its options are \['alpha', 'beta'"),
     (dict(solver_options={"beta": 2}), ValueError,
-     r"solver_options\['beta'\]: expected a number <= 1, got 2.0"),
+     r"solver_options\[.beta.\]: expected a number in \[0, 1\], got 2.0"),
     (dict(solver_options={"eta": 1}), ValueError, r"solver_options\['eta'\]: expected a number > 1"),
     (dict(solver_options={"extrapolate": "no"}), TypeError,
      r"solver_options\['extrapolate'\]: expected True or False, got str"),

@@ -4,17 +4,21 @@ Where things are: ``_core`` (``nmf()``: checks, the outer loop, stopping), ``_so
 protocol a solver follows), ``_registry`` (the solvers by name), one module per solver
 (``_hals``, ``_mu``, ``_anls``), ``_init`` (initial factors), ``_loss`` (objectives),
 ``_nnls`` and ``_project`` (exact projection onto a fixed basis), ``_model`` (``NMF``,
-model files), ``_online`` (``nmf_online``: fits from a stream of batches).
+model files), ``_result`` (what a fit returns), ``_blocks`` (blocks of columns;
+``Columns`` reads memory-mapped or on-disk data block by block), ``_stream`` (HALS in one pass
+per iteration over such data), ``_online`` (``nmf_online``: fits from a stream of batches).
 """
 
-from ._core import ConvergenceWarning, Factorization, History, nmf
+from ._blocks import BLOCK, Columns
+from ._core import nmf
 from ._init import INITS, initialize
 from ._model import NMF, load_model, save_model
 from ._online import OnlineFactorization, nmf_online
 from ._project import project, project_unchecked
 from ._registry import LOSSES, SOLVERS
+from ._result import ConvergenceWarning, Factorization, History
 from ._solver import Option, Solver
 
 __all__ = ["nmf", "NMF", "project", "project_unchecked", "save_model", "load_model", "Factorization", "History",
            "ConvergenceWarning", "SOLVERS", "INITS", "LOSSES", "Solver", "Option", "initialize",
-           "nmf_online", "OnlineFactorization"]
+           "nmf_online", "OnlineFactorization", "Columns", "BLOCK"]

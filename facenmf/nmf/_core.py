@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from .. import _validation as v
-from ._blocks import Columns, as_columns, check_streamed, is_streamed
+from ._blocks import Columns, as_columns, check_streamed, is_dask, is_streamed
 from ._init import INITS, initialize
+from ._result import ConvergenceWarning, Factorization, History
 from ._loss import kl_constant, kl_divergence, residual_error, rounding_bound
 from ._project import project_unchecked
 from ._registry import LOSSES, SOLVERS
@@ -18,75 +19,6 @@ from ._solver import check_solver_options
 from ._stream import project_blocks
 
 __all__ = ["nmf", "Factorization", "History", "ConvergenceWarning"]
-
-class ConvergenceWarning(UserWarning):
-    """The fit stopped (``max_iter`` or ``time_limit``) before meeting ``tol``."""
-
-
-@dataclass(frozen=True)
-class History:
-    """Per-iteration record of a fit; entry 0 is the initialization.
-
-    Attributes
-    ----------
-    seconds : ndarray of shape (n_iter + 1,)
-        Wall-clock seconds since the call to :func:`nmf` started.
-    error : ndarray of shape (n_iter + 1,)
-        Relative error ``||A - W H||_F / ||A||_F``, or for ``loss="kl"`` the relative
-        generalized Kullback-Leibler divergence ``D(A || W H) / sum(A)`` (scale invariant,
-        comparable between data sets; 0 for an exact fit). Entry 0 is the error of the
-        initial factors. For ``"hals"`` (which extrapolates and keeps the best pair) it is
-        the error of the best factors so far.
-    """
-
-    seconds: np.ndarray
-    error: np.ndarray
-
-    def __len__(self):
-        return len(self.error)
-
-
-@dataclass(frozen=True)
-class Factorization:
-    """The result of :func:`nmf`: ``A ≈ W @ H``.
-
-    Attributes
-    ----------
-    W : ndarray of shape (n_pixels, rank)
-        Basis images, non-negative, each column of unit L2 norm (or zero).
-    H : ndarray of shape (rank, n_faces)
-        Weights, non-negative; they carry the scale.
-    n_iter : int
-        Outer iterations done.
-    converged : bool
-        True when the fit stopped because the error decreased by less than ``tol``.
-    stop_reason : str
-        ``"tol"``, ``"max_iter"``, ``"time_limit"``, ``"callback"`` or ``"interrupted"``.
-    error : float
-        Final relative error ``||A - W H||_F / ||A||_F`` of the returned factors, or for
-        ``loss="kl"`` their relative KL divergence ``D(A || W H) / sum(A)``; computed
-        exactly (from the residual), in float64.
-    history : History
-        Seconds and error per iteration.
-    solver, init, loss : str
-        How the fit was made.
-    """
-
-    W: np.ndarray
-    H: np.ndarray
-    n_iter: int
-    converged: bool
-    stop_reason: str
-    error: float
-    history: History = field(repr=False)
-    solver: str = "hals"
-    init: str = "nndsvda"
-    loss: str = "frobenius"
-
-    @property
-    def rank(self):
-        return self.W.shape[1]
-
 
 # The parameters of nmf() that are checked on their own, each by one checker.
 _SIMPLE = {
@@ -143,14 +75,28 @@ def _check_init(init, W0, H0, shape, rank, dtype):
     return init, W0, H0
 
 
+def columns_of(A, dtype, name="A"):
+    """``(A, streamed)``: ``A`` as :class:`._blocks.Columns` if it is read block by block (a
+    memory map, a zarr-like array; a Dask array: on the active ``distributed`` Client's
+    workers, or without one read here by Dask's local scheduler), else as given. Nothing is
+    read yet."""
+    if is_dask(A):
+        from ._dask import dask_columns
+
+        return dask_columns(A, dtype, name), True
+    if is_streamed(A):  # read block by block: checked in one pass, never held whole
+        A = as_columns(A, dtype, name)
+        if len(A.shape) != 2:
+            raise ValueError(f"{name}: expected a 2-D array (n_pixels, n_faces), got shape "
+                             f"{A.shape}")
+        return A, True
+    return A, False
+
+
 def _check_args(A, rank, *, solver, loss, init, W0, H0, solver_options, dtype, **simple):
     dtype = v.check_dtype("dtype", dtype)
-    streamed = is_streamed(A)
-    if streamed:  # read block by block: checked in one pass, never held whole
-        A = as_columns(A, dtype)
-        if len(A.shape) != 2:
-            raise ValueError(f"A: expected a 2-D array (n_pixels, n_faces), got shape {A.shape}")
-    else:
+    A, streamed = columns_of(A, dtype)
+    if not streamed:
         A = v.check_nonnegative_matrix("A", A, dtype)
     rank = v.check_int("rank", rank, low=1, high=min(A.shape))
     v.check_choice("solver", solver, SOLVERS)
@@ -365,17 +311,19 @@ def nmf(A, rank, *, solver="hals", init=None, loss="frobenius", max_iter=500, to
         stop_reason = "interrupted"
         n_iter = len(errors) - 1
     W, H = state.factors()
-    W, H = _normalize(np.ascontiguousarray(W), np.array(H, order="C"))
-    if loss == "frobenius":
-        if isinstance(A, Columns):
-            H, squared = project_blocks(A, W, H, lambda A_b, W, H0: project_unchecked(
-                A_b, W, H0=H0))
-            error = to_error(squared)
-        else:
+    if isinstance(A, Columns):  # the weights stay where their blocks are (hals: frobenius)
+        # The exact weights onto the normalized W, block by block, guided by the fit's own.
+        W, _ = _normalize(np.ascontiguousarray(W), None)
+        H, squared = project_blocks(A, W)
+        error = to_error(squared)
+    else:
+        W, H = _normalize(np.ascontiguousarray(W), np.array(H, order="C"))
+        if loss == "frobenius":
             H = project_unchecked(A, W, H0=H)
             error = to_error(residual_error(A, W, H))
-    else:
-        error = to_error(kl_divergence(A, W @ H, np.finfo(args.dtype).eps, kl_constant(A)))
+        else:
+            error = to_error(kl_divergence(A, W @ H, np.finfo(args.dtype).eps,
+                                           kl_constant(A)))
     if stop_reason in ("max_iter", "time_limit") and max_iter > 0 and tol > 0:
         if stop_reason == "max_iter":
             message = (f"nmf stopped at max_iter={max_iter} before the error decreased by "
@@ -393,9 +341,11 @@ def nmf(A, rank, *, solver="hals", init=None, loss="frobenius", max_iter=500, to
 
 
 def _normalize(W, H):
-    """Scale W's columns to unit L2 norm, moving the scale into H's rows (zero stays zero)."""
+    """Scale W's columns to unit L2 norm, moving the scale into H's rows (zero stays zero;
+    ``H`` None: W only)."""
     norms = np.sqrt(np.einsum("ij,ij->j", W, W, dtype=np.float64)).astype(W.dtype)
     nz = norms > 0
     W[:, nz] /= norms[nz]
-    H[nz] *= norms[nz, None]
+    if H is not None:
+        H[nz] *= norms[nz, None]
     return W, H

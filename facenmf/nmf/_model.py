@@ -62,7 +62,8 @@ solver_options
         self.callback = callback
         self.dtype = dtype
         self.solver_options = solver_options
-        self.image_shape = None if image_shape is None else _check_shape(image_shape)
+        self.image_shape = None if image_shape is None else v.check_image_shape(
+            "image_shape", image_shape)
         self.preparation = _check_preparation(preparation)
         self.W = None
         self.H = None
@@ -81,11 +82,8 @@ solver_options
         """Factorize ``A`` (n_pixels, n_faces); returns ``self``."""
         self.result = nmf(A, self.rank, W0=W0, H0=H0, **self._params())
         self.W, self.H = self.result.W, self.result.H
-        if self.image_shape is not None and np.prod(self.image_shape) != self.W.shape[0]:
-            raise ValueError(
-                f"image_shape: {self.image_shape} has {int(np.prod(self.image_shape))} pixels, "
-                f"but A has {self.W.shape[0]} rows"
-            )
+        if self.image_shape is not None:
+            v.check_image_shape("image_shape", self.image_shape, self.W.shape[0], rows_of="A")
         return self
 
     def fit_transform(self, A, W0=None, H0=None):
@@ -145,17 +143,13 @@ solver_options
         self.result = state.result("partial_fit", state.init, 1, W=self.W)
         return self
 
-    def _require_fit(self):
-        if self.W is None:
-            raise ValueError("NMF: the model is not fitted; call fit(A) or load_model(path)")
-
     def transform(self, A, *, mask=None):
         """Weights ``H`` (rank, n_faces) of new faces ``A`` (n_pixels, n_faces).
 
         The exact solution of ``min_{H >= 0} ||A - W H||_F`` (see :func:`project`);
         ``mask`` (bool, True = ignore the pixel) of shape (n_pixels,) or like ``A``.
         """
-        self._require_fit()
+        v.check_fitted("NMF", self)
         A = v.check_nonnegative_matrix("A", A, self.W.dtype, shape=(self.W.shape[0], None))
         if mask is not None:
             mask = v.check_mask("mask", mask, A.shape)
@@ -163,19 +157,13 @@ solver_options
 
     def reconstruct(self, H):
         """Faces ``W @ H`` (n_pixels, n_faces) from weights ``H`` (rank, n_faces)."""
-        self._require_fit()
+        v.check_fitted("NMF", self)
         H = v.check_nonnegative_matrix("H", H, self.W.dtype, shape=(self.W.shape[1], None))
         return self.W @ H
 
     def __repr__(self):
         fitted = "unfitted" if self.W is None else f"W {self.W.shape}"
         return f"NMF(rank={self.rank}, solver={self.solver!r}, loss={self.loss!r}, {fitted})"
-
-
-def _check_shape(shape):
-    if not (isinstance(shape, (tuple, list)) and len(shape) == 2):
-        raise TypeError(f"image_shape: expected (height, width), got {shape!r}")
-    return tuple(v.check_int("image_shape", s, low=1) for s in shape)
 
 
 def _check_preparation(preparation):
@@ -226,7 +214,7 @@ def save_model(path, model):
     """
     if not isinstance(model, NMF):
         raise TypeError(f"model: expected a facenmf.NMF, got {type(model).__name__}")
-    model._require_fit()
+    v.check_fitted("NMF", model)
     path = v.check_path("path", path)
     _check_factors(model.W, model.H, model.image_shape, "model")
     meta = {

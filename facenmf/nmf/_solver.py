@@ -34,19 +34,12 @@ class Option:
 
 def number(low=None, *, low_inclusive=True, high=None):
     """Checker of a finite number ``>= low`` (or ``> low``) and ``<= high``."""
-    def check(name, value):
-        value = v.check_number(name, value, low=low, low_inclusive=low_inclusive)
-        if high is not None and value > high:
-            raise ValueError(f"{name}: expected a number <= {high}, got {value}")
-        return value
-    return check
+    return lambda name, value: v.check_number(name, value, low=low, high=high,
+                                              low_inclusive=low_inclusive)
 
 
-def flag(name, value):
-    """Checker of a ``bool``."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name}: expected True or False, got {type(value).__name__} {value!r}")
-    return bool(value)
+#: Checker of a ``bool``.
+flag = v.check_bool
 
 
 class Solver(Protocol):
