@@ -14,7 +14,7 @@ from matplotlib.colors import Normalize
 from .. import _validation as v
 from .._atomic import atomic_write
 
-__all__ = ["DPI", "GREY", "DIVERGING", "check_matrix", "human", "suptitle",
+__all__ = ["DPI", "GREY", "DIVERGING", "GAP_GREY", "GAP_SIGNED", "check_matrix", "human", "suptitle",
            "finish", "scaled_tiles", "montage", "bare", "grey_limit"]
 
 #: Resolution of the figures and of the saved PNGs (pixels per inch).
@@ -22,7 +22,7 @@ DPI = 100
 #: Grey map for faces and non-negative basis images; diverging map (centred on 0) for
 #: residuals and bases with negative entries (red positive, blue negative).
 GREY, DIVERGING = "gray", "RdBu_r"
-_GAP_GREY, _GAP_SIGNED = "white", "0.65"
+GAP_GREY, GAP_SIGNED = "white", "0.65"
 
 
 # -- checks ------------------------------------------------------------------------------
@@ -135,7 +135,7 @@ def montage(ax, tiles, ncols, *, signed, labels=None, fontsize=6.5):
         y, x = gap + top + r * cell_h, gap + c * cell_w
         grid[y:y + h, x:x + w] = tiles[i]
     cmap = colormaps[DIVERGING if signed else GREY].with_extremes(
-        bad=_GAP_SIGNED if signed else _GAP_GREY)
+        bad=GAP_SIGNED if signed else GAP_GREY)
     norm = Normalize(-1.0, 1.0) if signed else Normalize(0.0, 1.0)
     ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, norm=norm, interpolation="antialiased")
     ax.set_axis_off()

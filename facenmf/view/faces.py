@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 
 from .. import _validation as v
 from ._common import (
-    _GAP_SIGNED,
+    GAP_SIGNED,
     DIVERGING,
     DPI,
     GREY,
@@ -104,7 +104,7 @@ def reconstructions(A, W, H, image_shape, *, faces=None, n=6, ignored=None, path
                 im = ax.imshow(img, cmap=GREY, vmin=0, vmax=hi, interpolation="antialiased")
             else:
                 # Ignored pixels (NaN) in grey, apart from the white of a zero residual.
-                im = ax.imshow(img, cmap=colormaps[DIVERGING].with_extremes(bad=_GAP_SIGNED),
+                im = ax.imshow(img, cmap=colormaps[DIVERGING].with_extremes(bad=GAP_SIGNED),
                                vmin=-lim, vmax=lim, interpolation="antialiased")
             bare(ax)
         label = f"face {j}\nerror {errors[row]:.1%}"
