@@ -265,7 +265,7 @@ def test_keyboard_interrupt_keeps_the_last_whole_batch():
 
 
 def test_keyboard_interrupt_during_the_first_batch_is_raised(monkeypatch):
-    def interrupted(self, A, coding):
+    def interrupted(self, A, coding, WtW):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(OnlineState, "code", interrupted)

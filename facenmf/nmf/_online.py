@@ -137,14 +137,14 @@ class OnlineState:
         W[:, nz] /= norms[nz].astype(W.dtype)
         return W
 
-    def code(self, A, coding):
-        """Weights ``H`` (rank, m) of a checked batch ``A`` on the current basis."""
+    def code(self, A, coding, WtW):
+        """Weights ``H`` (rank, m) of a checked batch ``A`` on the current basis, whose
+        Gram matrix is ``WtW`` (float64)."""
         Wt = self.stats.Wt
         if coding == "nnls":
             return project_unchecked(A, Wt.T)
         k, n = Wt.shape
         WtA = Wt @ A
-        WtW = gram(Wt)
         # Start from the unconstrained least-squares weights, clipped: the sweeps then only
         # correct the clipping (from zero they would also have to build the weights up).
         try:
@@ -165,20 +165,22 @@ class OnlineState:
         Wt, B, G, n_faces, n_batches = self.stats
         k, n = Wt.shape
         m = A.shape[1]
-        H = self.code(A, coding)
+        WtW = gram(Wt)
+        H = self.code(A, coding, WtW)
         HA = (H @ A.T).astype(np.float64)  # (k, n): this batch's term of B
         HHt = gram(H)
         # The coding's error by the trace trick, <H, WᵀA> being <Wᵀ, H Aᵀ>.
         norm_sq = squared_norm(A)
         cross = float(np.vdot(Wt.astype(np.float64), HA))
-        quad = float(np.vdot(gram(Wt), HHt))
+        quad = float(np.vdot(WtW, HHt))
         error = float(np.sqrt(max(norm_sq - 2.0 * cross + quad, 0.0) / norm_sq)) \
             if norm_sq > 0 else 0.0
         # The past weighted by (faces before / faces after)^forget: Mairal et al.'s
         # (1 - 1/t)^rho of Section 3.4, applied over the batch's faces.
         total = n_faces + m
         beta = (n_faces / total) ** forget if n_faces else 0.0
-        B = beta * B + HA
+        B = np.multiply(B, beta)
+        B += HA
         G = beta * G + HHt
         # The surrogate 0.5 tr(W G Wᵀ) - tr(W B) minimized by HALS sweeps over the basis
         # images, from the current basis (Mairal et al.'s block coordinate descent, with
