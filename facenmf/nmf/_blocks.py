@@ -11,13 +11,21 @@ same data make the same iterates.
 is (blocks are views); a memory-mapped ``.npy`` or a zarr array (or anything with ``shape``,
 ``dtype`` and numpy slicing) is read block by block and never held whole. 8-bit pixels
 (``uint8``) are read as ``value / 255``, the convention of ``load_faces``.
+
+Passes. The work of a fit on ``A`` is written as *kernels*, functions of one read range (a
+run of whole blocks) and its weights that add their sums into a dict
+(``kernel(A_r, w, start, acc, *args)``, see :meth:`Columns.total`). A :class:`Columns` runs
+them here, range after range; :class:`facenmf.nmf._dask.DaskColumns` runs the same kernels on
+the Dask workers that hold the faces (and their weights) and sums the dicts there. The inits
+(:mod:`._init`) and the block-wise HALS (:mod:`._stream`) are written once, as kernels.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["BLOCK", "block_slices", "Columns", "as_columns", "is_streamed", "check_streamed"]
+__all__ = ["BLOCK", "block_slices", "Columns", "Weights", "as_columns", "is_streamed",
+           "is_dask", "check_streamed", "to_working", "add", "merge"]
 
 #: Columns per block: the weights of a block (rank x BLOCK, float32) fill half of a 1 MiB
 #: L2 cache at rank 64 and all of it at rank 128 (a property of CPUs, not of any data).
@@ -44,6 +52,71 @@ def is_streamed(A):
         and not type(A).__module__.startswith(("dask.", "scipy.sparse"))
 
 
+def is_dask(A):
+    """True for a Dask array (told by its type's module: dask need not be imported)."""
+    return type(A).__module__.startswith("dask.") and hasattr(A, "__dask_graph__")
+
+
+def to_working(block, dtype):
+    """``block`` as a C-contiguous array of ``dtype``; 8-bit pixels scaled by 1/255."""
+    block = np.asarray(block)
+    if block.dtype == np.uint8:
+        out = block.astype(dtype)
+        out *= dtype.type(1 / 255)
+        return out
+    return np.ascontiguousarray(block, dtype=dtype)
+
+
+def add(acc, key, value):
+    """``acc[key] += value`` (``value`` itself if the key is new: ``0 + x`` is ``x`` exactly,
+    so a kernel that adds its parts in order makes the sums of a sequential loop)."""
+    acc[key] = value if key not in acc else acc[key] + value
+
+
+def merge(acc, other):
+    """Add the dict ``other`` into ``acc`` (in place, returned): sums, except keys starting
+    with ``max_`` (the elementwise largest) and ``min_`` (the smallest value, e.g. a tuple
+    that starts with a column index: the first one)."""
+    for key, value in other.items():
+        if key not in acc:
+            acc[key] = value
+        elif key.startswith("max_"):
+            acc[key] = np.maximum(acc[key], value)
+        elif key.startswith("min_"):
+            acc[key] = min(acc[key], value)
+        else:
+            acc[key] = acc[key] + value
+    return acc
+
+
+class Weights:
+    """The weights of a run of ``width`` columns through a fit: arrays of shape (k, width)
+    by name (``H``, and for HALS ``prev``, ``E``, ``best``, ``out``; None when absent).
+
+    Kernels change the arrays in place (they may get a :meth:`view` of some columns);
+    replacing an array is for functions run on whole weights (:meth:`Columns.apply`).
+    """
+
+    def __init__(self, width):
+        self.width = int(width)
+        self.H = self.prev = self.E = self.best = self.out = None
+
+    def view(self, cols):
+        """The same weights for the columns ``cols`` (a slice): views of every array."""
+        v = Weights(cols.stop - cols.start)
+        for name, value in vars(self).items():
+            if isinstance(value, np.ndarray):
+                setattr(v, name, value[:, cols])
+        return v
+
+
+def allocate(w, name, rows, dtype, fill=None):
+    """``w.<name>``: a new (rows, width) array of ``dtype`` (zeros, or uninitialized with
+    ``fill="empty"``)."""
+    make = np.empty if fill == "empty" else np.zeros
+    setattr(w, name, make((rows, w.width), dtype))
+
+
 class Columns:
     """Read access to a streamed ``A`` (n_pixels, n_faces) by column ranges.
 
@@ -59,20 +132,20 @@ class Columns:
         self.source_dtype = np.dtype(A.dtype)
         self.norm_sq = None  # ||A||_F², set by check_streamed
         # A checked in-memory array of the working dtype: blocks are views.
-        self.in_memory = not is_streamed(A) and self.source_dtype == self.dtype
+        self.in_memory = isinstance(A, np.ndarray) and not isinstance(A, np.memmap) \
+            and self.source_dtype == self.dtype
         if self.source_dtype.kind not in "uif":
             raise TypeError(f"{name}: expected an array of real numbers, got dtype "
                             f"{self.source_dtype}")
+        self.weights = Weights(self.shape[1])
+        # How a part's weights are remade if they are lost (a Dask worker gone), as
+        # (function(A_part, *args) -> Weights, *args); set by the solver, unused here.
+        self.rebuild = None
 
     def read(self, cols):
         if self.in_memory:
             return self.A[:, cols]
-        block = np.asarray(self.A[:, cols])
-        if self.source_dtype == np.uint8:
-            out = block.astype(self.dtype)
-            out *= self.dtype.type(1 / 255)
-            return out
-        return np.ascontiguousarray(block, dtype=self.dtype)
+        return to_working(self.A[:, cols], self.dtype)
 
     def ranges(self):
         m = self.shape[1]
@@ -87,28 +160,95 @@ class Columns:
             for sl in inner:
                 yield slice(cols.start + sl.start, cols.start + sl.stop), data[:, sl]
 
+    # -- passes: kernels run on every read range, here, in order --------------------------
+    def part_slices(self):
+        """The column slices the kernels run on (here: the read ranges), in order."""
+        return [cols for cols, _ in self.ranges()]
+
+    def total(self, kernel, *args, each=None):
+        """One pass: ``kernel(A_r, w, start, acc, *args)`` on every read range, in order.
+
+        ``A_r`` is the range's data (n_pixels, width) of the working dtype, ``w`` a
+        :meth:`Weights.view` of its weights, ``start`` its first column and ``acc`` the
+        dict the kernel adds its sums to (with :func:`add`; here one dict through every
+        range, so the sums are those of a sequential loop; on a cluster one per part,
+        merged with :func:`merge`). ``each``: a list of one more argument per part
+        (:meth:`part_slices`). A kernel may return True to end the pass here (a cluster
+        runs every part). Returns ``acc``.
+        """
+        acc = {}
+        for i, (cols, _) in enumerate(self.ranges()):
+            extra = () if each is None else (each[i],)
+            if kernel(self.read(cols), self.weights.view(cols), cols.start, acc, *args,
+                      *extra):
+                break
+        return acc
+
+    def each(self, kernel, *args):
+        """As :meth:`total`, with a dict per part: the list of them, in order."""
+        out = []
+        for cols, _ in self.ranges():
+            acc = {}
+            out.append(acc)
+            if kernel(self.read(cols), self.weights.view(cols), cols.start, acc, *args):
+                break
+        return out
+
+    def apply(self, func, *args):
+        """``func(w, *args)`` on the whole weights (it may replace their arrays)."""
+        func(self.weights, *args)
+
+    def put(self, name, X):
+        """Weights ``name`` set to ``X`` (k, n_faces) (not copied here)."""
+        setattr(self.weights, name, X)
+
+    def fetch(self, name, rows=None, dtype=None):
+        """Weights ``name`` (k, n_faces) as an array (here: the array itself)."""
+        return getattr(self.weights, name)
+
+    gather = fetch  # the weights in this process, as a numpy array
+
+    def close(self):
+        """Release what the passes hold (nothing here; a cluster's parts)."""
+
+
+def _check_kernel(A_r, w, start, acc, floats):
+    """The checks of :func:`check_streamed` on a read range, block by block: the first
+    problem (``min_problem``: column, kind, value), ``norm_sq``, ``nonzero``."""
+    for sl in block_slices(A_r.shape[1]):
+        block = A_r[:, sl]
+        if floats:
+            finite = np.isfinite(block)
+            if not finite.all():
+                face = start + sl.start + int(np.flatnonzero(~finite.all(axis=0))[0])
+                acc["min_problem"] = (face, "nan", 0.0)
+                return True
+        low = block.min()
+        if low < 0:
+            face = start + sl.start + int(np.flatnonzero((block < 0).any(axis=0))[0])
+            acc["min_problem"] = (face, "negative", float(low))
+            return True
+        add(acc, "norm_sq", float(np.einsum("ij,ij->", block, block, dtype=np.float64)))
+        acc["nonzero"] = acc.get("nonzero", False) or bool(block.any())
+    return False
+
 
 def check_streamed(columns):
     """One pass over a streamed ``A``: refuse NaN, inf and negative entries (naming the first
     face where one is) and an all-zero ``A``; return ``||A||_F²`` (float64)."""
-    name, total, any_nonzero = columns.name, 0.0, False
+    name = columns.name
     n, m = columns.shape
     if n == 0 or m == 0:
         raise ValueError(f"{name}: expected a non-empty array, got shape {columns.shape}")
-    for cols, block in columns.blocks():
-        if columns.source_dtype.kind == "f":
-            finite = np.isfinite(block)
-            if not finite.all():
-                face = cols.start + int(np.flatnonzero(~finite.all(axis=0))[0])
-                raise ValueError(f"{name}: expected finite values, found NaN or inf in face "
-                                 f"(column) {face}")
-        low = block.min()
-        if low < 0:
-            face = cols.start + int(np.flatnonzero((block < 0).any(axis=0))[0])
-            raise ValueError(f"{name}: expected non-negative values, found {float(low):g} "
-                             f"in face (column) {face}")
-        total += float(np.einsum("ij,ij->", block, block, dtype=np.float64))
-        any_nonzero = any_nonzero or bool(block.any())
+    acc = columns.total(_check_kernel, columns.source_dtype.kind == "f")
+    if "min_problem" in acc:
+        face, kind, low = acc["min_problem"]
+        if kind == "nan":
+            raise ValueError(f"{name}: expected finite values, found NaN or inf in face "
+                             f"(column) {face}")
+        raise ValueError(f"{name}: expected non-negative values, found {low:g} "
+                         f"in face (column) {face}")
+    total, any_nonzero = acc.get("norm_sq", 0.0), acc.get("nonzero", False)
     if not any_nonzero:
         raise ValueError(f"{name}: all {n * m} entries are zero; there is nothing to "
                          "factorize")

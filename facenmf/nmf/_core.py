@@ -113,7 +113,11 @@ def _check_args(A, rank, *, solver, loss, init, W0, H0, solver_options, dtype, *
     init, W0, H0 = _check_init(init, W0, H0, A.shape, rank, dtype)
     simple = {name: check(simple[name]) for name, check in _SIMPLE.items()}
     if streamed:
-        check_streamed(A)
+        try:
+            check_streamed(A)
+        except BaseException:
+            A.close()
+            raise
     elif not A.any():
         raise ValueError(f"A: all {A.size} entries are zero; there is nothing to factorize")
     return _Settings(A=A, rank=rank, solver=solver, loss=loss, init=init, W0=W0, H0=H0,
@@ -241,6 +245,16 @@ def nmf(A, rank, *, solver="hals", init=None, loss="frobenius", max_iter=500, to
     args = _check_args(A, rank, solver=solver, loss=loss, init=init, W0=W0, H0=H0,
                        solver_options=solver_options, dtype=dtype, max_iter=max_iter, tol=tol,
                        time_limit=time_limit, random_state=random_state, callback=callback)
+    try:
+        return _fit(args, start)
+    finally:
+        if isinstance(args.A, Columns):
+            args.A.close()  # a Dask fit's parts leave the workers
+
+
+def _fit(args, start):
+    """The fit of :func:`nmf` for checked arguments (``start``: when the call began)."""
+    solver, loss = args.solver, args.loss
     A, max_iter, tol, time_limit, callback = (args.A, args.max_iter, args.tol,
                                               args.time_limit, args.callback)
     if args.init == "custom":
@@ -332,7 +346,7 @@ def nmf(A, rank, *, solver="hals", init=None, loss="frobenius", max_iter=500, to
         else:
             message = (f"nmf stopped at time_limit={time_limit}s before the error decreased "
                        f"by less than tol={tol} (solver {solver!r}, last error {error:.6g})")
-        warnings.warn(message, ConvergenceWarning, stacklevel=2)
+        warnings.warn(message, ConvergenceWarning, stacklevel=3)
     return Factorization(
         W=W, H=H, n_iter=n_iter, converged=stop_reason == "tol", stop_reason=stop_reason,
         error=error, history=History(np.array(seconds), np.array(errors)), solver=solver,
