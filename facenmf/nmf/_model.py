@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import _validation as v
 from .._atomic import atomic_write
-from ._core import nmf
+from ._core import nmf, project_columns
 from ._project import project_unchecked
 
 __all__ = ["NMF", "save_model", "load_model"]
@@ -133,14 +133,13 @@ solver_options
                                  f"{A.shape[0]} rows")
             rng = v.check_random_state("random_state", self.random_state)
             state = OnlineState.start(A, rank, init, W0, rng, dtype)
-            state.init = init
         else:
             A = check_batch("A_batch", A_batch, state.n_pixels, self.rank, state.dtype)
         state.update(A, forget, coding)
         self._online = state
         self.W = self._online_W = state.basis()
         self.H = None
-        self.result = state.result("partial_fit", state.init, 1, W=self.W)
+        self.result = state.result("partial_fit", 1, W=self.W)
         return self
 
     def transform(self, A, *, mask=None):
@@ -148,8 +147,15 @@ solver_options
 
         The exact solution of ``min_{H >= 0} ||A - W H||_F`` (see :func:`project`);
         ``mask`` (bool, True = ignore the pixel) of shape (n_pixels,) or like ``A``.
+        Faces read block by block (a memory-mapped ``.npy``, a zarr array or face store, a
+        Dask array) are projected block by block, a Dask array's on the workers of the
+        active ``distributed`` Client (without ``mask``; only ``H`` comes back).
         """
         v.check_fitted("NMF", self)
+        if mask is None:
+            H = project_columns(A, self.W)
+            if H is not None:
+                return H
         A = v.check_nonnegative_matrix("A", A, self.W.dtype, shape=(self.W.shape[0], None))
         if mask is not None:
             mask = v.check_mask("mask", mask, A.shape)

@@ -97,9 +97,9 @@ class OnlineState:
     statistics are in the same scale), :meth:`basis` returns it with unit-norm columns.
     """
 
-    def __init__(self, W, dtype):
+    def __init__(self, W, dtype, init="custom"):
         n, k = W.shape
-        self.dtype = np.dtype(dtype)
+        self.dtype, self.init = np.dtype(dtype), init
         self.stats = _Stats(np.array(W.T, dtype=self.dtype, order="C"), np.zeros((k, n)),
                             np.zeros((k, k)), 0, 0)
         self.seconds, self.errors = [], []
@@ -115,7 +115,7 @@ class OnlineState:
                              f"first batch, got {A.shape[1]}; use init='random' or a larger "
                              "first batch")
         W, _ = initialize(A, rank, init, rng, dtype)
-        return cls(W, dtype)
+        return cls(W, dtype, init)
 
     @property
     def n_pixels(self):
@@ -196,7 +196,7 @@ class OnlineState:
         self.stats = _Stats(Wt, B, G, total, n_batches + 1)
         return H, error
 
-    def result(self, stop_reason, init, n_passes, W=None):
+    def result(self, stop_reason, n_passes, W=None):
         """The :class:`OnlineFactorization` of the batches so far (``W``: :meth:`basis`,
         if the caller has it)."""
         n = self.stats.n_batches
@@ -205,7 +205,7 @@ class OnlineState:
             W=self.basis() if W is None else W, H=None, n_iter=n, converged=False, stop_reason=stop_reason,
             error=errors[-1] if errors else float("nan"),
             history=History(np.array(seconds), np.array(errors)), solver="online",
-            init=init, loss="frobenius", n_faces=self.stats.n_faces, n_passes=n_passes)
+            init=self.init, loss="frobenius", n_faces=self.stats.n_faces, n_passes=n_passes)
 
 
 def check_start(rank, init, W0, dtype):
@@ -409,4 +409,4 @@ def nmf_online(batches, rank, *, init=None, W0=None, forget=1.0, coding="hals",
         if state is None or state.n_batches == 0:
             raise
         stop_reason = "interrupted"
-    return state.result(stop_reason, init, n_passes)
+    return state.result(stop_reason, n_passes)
