@@ -85,21 +85,25 @@ def _svd_parts(cols, rank, rng):
         left = n <= m
         # Pixels on the small side: A Aᵀ summed over the ranges; else few faces, and A is a
         # single block (m <= EXACT_SVD_MAX < BLOCK): AᵀA.
-        G = cols.total(_pixel_gram if left else _face_gram)["gram"]
-        size = G.shape[0]
-        evals, evecs = np.linalg.eigh(G)
-        order = np.argsort(evals)[::-1][:rank]
-        s = np.sqrt(np.clip(evals[order], 0.0, None))
-        vecs = evecs[:, order]
-        # Singular values at rounding level have no meaningful vectors: zero them.
-        big = s > s[0] * size * np.finfo(np.float64).eps
-        inv = np.zeros_like(s)
-        inv[big] = 1.0 / s[big]
+        s, vecs, inv = _leading(cols.total(_pixel_gram if left else _face_gram)["gram"], rank)
         if left:
             return vecs, s, _RightVectors(vecs.T, inv)
         U = cols.total(_times, vecs)["product"] * inv[None, :]
         return U, s, _RightVectors(fixed=vecs.T)
     return _randomized_parts(cols, rank, rng)
+
+
+def _leading(G, rank):
+    """``(s, vecs, inv)`` from a Gram matrix ``G = M Mᵀ``: the ``rank`` largest singular
+    values of ``M``, their left vectors, and ``1 / s`` (0 where ``s`` is at rounding level:
+    such vectors have no meaning)."""
+    evals, evecs = np.linalg.eigh(G)
+    order = np.argsort(evals)[::-1][:rank]
+    s = np.sqrt(np.clip(evals[order], 0.0, None))
+    big = s > s[0] * G.shape[0] * np.finfo(np.float64).eps
+    inv = np.zeros_like(s)
+    inv[big] = 1.0 / s[big]
+    return s, evecs[:, order], inv
 
 
 # Power iterations of the randomized SVD (as scikit-learn's randomized_svd for a small rank).
@@ -121,14 +125,7 @@ def _randomized_parts(cols, rank, rng):
     for _ in range(_POWER_ITERATIONS):
         Q, _ = np.linalg.qr(cols.total(_power, Q.astype(dt))["Y"])
     Qd = Q.astype(dt)
-    M = cols.total(_range_gram, Qd)["M"]
-    evals, evecs = np.linalg.eigh(M)
-    order = np.argsort(evals)[::-1][:rank]
-    s = np.sqrt(np.clip(evals[order], 0.0, None))
-    Ub = evecs[:, order]
-    big = s > s[0] * p * np.finfo(np.float64).eps
-    inv = np.zeros_like(s)
-    inv[big] = 1.0 / s[big]
+    s, Ub, inv = _leading(cols.total(_range_gram, Qd)["M"], rank)
     return Q @ Ub, s, _RightVectors(Ub.T, inv, Qd)
 
 
