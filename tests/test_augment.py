@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from facenmf.data._augment import augment_faces, iter_augmented
+from facenmf.data import augment_faces, iter_augmented
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._validation import check_image_shape, check_indices, check_int, check_random_state
+from ._store import StoreArray
 
 __all__ = ["FaceSet"]
 
@@ -20,7 +21,8 @@ class FaceSet:
     A : ndarray of shape (n_pixels, n_faces), float32
         One flattened face per column (row-major, ``image.reshape(-1)``), values in
         [0, 1]. This is the transpose of scikit-learn's ``X``. ``load_faces`` returns it
-        Fortran-ordered (each face contiguous), possibly as a ``numpy.memmap``.
+        Fortran-ordered (each face contiguous), possibly as a ``numpy.memmap``, or for a
+        face store as a lazy :class:`facenmf.data.StoreArray` (read when indexed).
     labels : ndarray of shape (n_faces,) or None
         Identity of each face (for a folder per identity, the folder name), or None.
     image_shape : tuple of int
@@ -102,17 +104,20 @@ class FaceSet:
                 f"{ids}, A {self.A.shape} {self.A.dtype}, source={self.source!r})")
 
     def images(self) -> np.ndarray:
-        """Return the faces as images, of shape (n_faces, height, width) (a view when possible)."""
-        return self.A.T.reshape((self.n_faces, *self.image_shape))
+        """Return the faces as images, of shape (n_faces, height, width) (a view when possible;
+        the faces of a store are read)."""
+        return np.asarray(self.A).T.reshape((self.n_faces, *self.image_shape))
 
     # -- subsets ---------------------------------------------------------------------------
     def subset(self, index) -> "FaceSet":
         """Return the faces picked by ``index`` (integer indices or boolean mask of n_faces).
 
-        The new ``A`` is an in-memory float32 copy of shape (n_pixels, n_picked).
+        The new ``A`` is an in-memory float32 copy of shape (n_pixels, n_picked) (of a store:
+        only the chunks holding the picked faces are read).
         """
         idx = check_indices("index", index, self.n_faces, allow_empty=True, allow_mask=True)
-        A = np.asfortranarray(np.asarray(self.A)[:, idx])
+        A = np.asfortranarray(self.A[:, idx] if isinstance(self.A, StoreArray)
+                              else np.asarray(self.A)[:, idx])
         return FaceSet(
             A=A,
             labels=None if self.labels is None else self.labels[idx],

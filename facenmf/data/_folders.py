@@ -12,7 +12,7 @@ import numpy as np
 from ._pipeline import load_files
 from ._read import IMAGE_EXTENSIONS
 
-__all__ = ["list_images", "load_folder", "natural_key", "is_image_name", "JUNK"]
+__all__ = ["list_images", "relative_names", "load_folder", "natural_key", "is_image_name", "JUNK"]
 
 JUNK = {"thumbs.db", "desktop.ini", "__macosx"}
 
@@ -74,8 +74,15 @@ def list_images(items):
             files.append(item)
         else:
             raise FileNotFoundError(f"{item}: no such file or folder")
+    return list(zip(files, relative_names(files)))
+
+
+def relative_names(files):
+    """Each file's path relative to the deepest folder holding all of them, without its
+    extension, ``/``-separated (the names :func:`list_images` gives)."""
+    files = [Path(f) for f in files]
     base = Path(os.path.commonpath([os.path.abspath(f.parent) for f in files]))
-    return [(f, Path(os.path.relpath(os.path.abspath(f), base)).with_suffix("").as_posix())
+    return [Path(os.path.relpath(os.path.abspath(f), base)).with_suffix("").as_posix()
             for f in files]
 
 

@@ -23,6 +23,7 @@ from ._pipeline import Options, crop_as_given, expectation, load_array, load_fil
 from ._preprocess import check_crop, check_normalize, check_size
 from ._read import DEFAULT_MAX_PIXELS
 from ._registry import DATABASES
+from ._store import is_store, open_store
 
 __all__ = ["load_faces", "list_images"]
 
@@ -67,7 +68,13 @@ def load_faces(
           ``layout``;
         - a list of image files;
         - an array of images of shape (n_faces, height, width) (or with a last axis of 3 or
-          4 colour channels): uint8, uint16, bool, or floats in [0, 1].
+          4 colour channels): uint8, uint16, bool, or floats in [0, 1];
+        - a face store (a folder ``faces.zarr`` written by :func:`facenmf.data.pack_faces`
+          or ``facenmf pack``; needs ``pip install 'facenmf[store]'``): opened lazily, its
+          ``A`` a :class:`facenmf.data.StoreArray` that reads a chunk of faces when
+          indexed and that ``facenmf.nmf`` streams block by block. Its faces were prepared
+          when it was packed: the preparation options (``crop``, ``size``, ...) and
+          ``out``, ``like`` are refused with a store.
     path : path-like, optional
         For a registered name: the folder holding your copy of it (searched up to 3
         folders deep for the database's layout). Without it, facenmf looks in
@@ -141,7 +148,8 @@ def load_faces(
     faces : FaceSet
         ``faces.A`` of shape (n_pixels, n_faces), float32 in [0, 1], one flattened face
         (row-major, ``image.reshape(-1)``) per column -- the transpose of scikit-learn's
-        ``X``; ``faces.labels`` of shape (n_faces,) or None; ``faces.image_shape``
+        ``X`` (for a store, a lazy ``StoreArray`` of float32 ``value / 255`` when read);
+        ``faces.labels`` of shape (n_faces,) or None; ``faces.image_shape``
         ``(height, width)``; ``faces.paths`` (list of n_faces files, or None).
 
     Raises
@@ -176,6 +184,41 @@ def load_faces(
     >>> orl.A.shape, len(orl.identities)  # doctest: +SKIP
     ((10304, 400), 40)
     """
+    return _load(source, pack=None, path=path, layout=layout, pattern=pattern, glob=glob,
+                 labels=labels, crop=crop, size=size, equalize=equalize, normalize=normalize,
+                 detect=detect, detect_options=detect_options, on_error=on_error,
+                 max_pixels=max_pixels, out=out, progress=progress, download=download,
+                 cache_dir=cache_dir, like=like, resize=resize)
+
+
+def _store_source(source, pack, given):
+    """A face store as ``source``: opened (lazily), or refused for a pack or with options."""
+    if pack is not None:
+        raise ValueError(f"source: {source} is already a face store; pack reads images (a "
+                         "folder, image files, a registered database or an array)")
+    used = [name for name, value in given if value]
+    if used:
+        raise ValueError(f"{used[0]}: not used with a face store ({source} holds faces "
+                         f"prepared when it was packed); load it without {used[0]}=")
+    return open_store(source)
+
+
+def _load(source, *, pack, path, layout, pattern, glob, labels, crop, size, equalize,
+          normalize, detect, detect_options, on_error, max_pixels, out, progress, download,
+          cache_dir, like, resize):
+    """load_faces, and with ``pack`` (a ``_pack.Target``) the same sources packed into a
+    store instead of loaded."""
+    if isinstance(source, (str, os.PathLike)) and not (isinstance(source, str)
+                                                       and source in DATABASES) \
+            and is_store(source):
+        return _store_source(source, pack, [
+            ("path", path is not None), ("layout", layout != "auto"),
+            ("pattern", pattern is not None), ("glob", glob is not None),
+            ("labels", labels is not None), ("crop", crop is not None),
+            ("size", size is not None), ("equalize", equalize is not False),
+            ("normalize", normalize is not None), ("detect", detect is not False),
+            ("detect_options", detect_options is not None), ("out", out is not None),
+            ("like", like is not None), ("resize", resize is not False)])
     layout = check_choice("layout", layout, LAYOUTS)
     on_error = check_choice("on_error", on_error, ("raise", "skip"))
     resize = check_bool("resize", resize)
@@ -217,7 +260,7 @@ def load_faces(
     prep = {"crop": crop_as_given(crop), "size": None if size is None else list(size),
             "equalize": bool(equalize), "normalize": normalize, "detect": bool(detect),
             "detect_options": None if detect_opts is None else dict(detect_opts)}
-    opts = Options(steps, detect_opts, on_error, out, progress, prep, expect)
+    opts = Options(steps, detect_opts, on_error, out, progress, prep, expect, pack)
 
     if isinstance(source, np.ndarray):
         return load_array(source, labels, opts, name="array")
@@ -257,6 +300,8 @@ def load_faces(
                     f"unpack it into one of those folders, or pass path="
                 )
             root = fetch(entry, cache_dir=cache_dir, looked=looked)
+        if pack is not None:
+            pack.check_outside(root)
         db_layout = entry.layout if layout == "auto" else layout
         if pattern is None and entry.pattern is not None:
             pattern = re.compile(entry.pattern)
@@ -278,5 +323,7 @@ def load_faces(
     if labels is not None:
         raise ValueError("labels: not used for a folder; labels come from sub-folder names or "
                          "pattern=")
+    if pack is not None:
+        pack.check_outside(folder)
     return load_folder(folder, layout, glob, pattern, opts, max_pixels,
                         source_name=str(folder))

@@ -19,8 +19,8 @@ from ._labels import check_labels, label_from_name
 from ._preprocess import preprocess, resize_image
 from ._read import array_to_grey, read_image
 
-__all__ = ["Options", "Expectation", "expectation", "crop_as_given", "run", "load_files",
-           "load_array"]
+__all__ = ["Options", "Expectation", "expectation", "crop_as_given", "prepare_face", "run",
+           "load_files", "load_array"]
 
 
 class _Sink:
@@ -92,6 +92,7 @@ class Options:
     progress: object
     preparation: dict  # the steps as given, for FaceSet.preparation (JSON-ready)
     expect: "Expectation | None"
+    pack: object = None  # a ``_pack.Target``: the faces go to a store, decoded there
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,8 @@ def _fit_to(image, shape, what, where, expect, resized):
     return _cover(image, shape)
 
 
-def _process(image, where, opts, resized):
+def prepare_face(image, where, opts, resized):
+    """One grey image -> its face: fitted to ``like``, detected, steps 2-5 (``opts``)."""
     expect = opts.expect
     if expect is not None and expect.input_shape is not None:
         image = _fit_to(image, expect.input_shape, "image", where, expect, resized)
@@ -186,7 +188,7 @@ def run(items, n_total, opts, read, problems):
             try:
                 image, where = read(item)
                 raw_shape = image.shape
-                face = _process(image, where, opts, resized)
+                face = prepare_face(image, where, opts, resized)
             except (ValueError, FileNotFoundError, PermissionError) as exc:
                 if opts.on_error == "raise":
                     raise
@@ -243,6 +245,9 @@ def load_files(files, labels, pattern, problems, opts, max_pixels, source_name):
                 continue
         items.append((file, label))
     n_listed = len(items) + len(problems)
+    if opts.pack is not None:
+        return opts.pack.files(items, labels is not None or pattern is not None, max_pixels,
+                               source_name, opts)
 
     def read(item):
         return read_image(item[0], max_pixels=max_pixels), str(item[0])
@@ -261,6 +266,8 @@ def load_files(files, labels, pattern, problems, opts, max_pixels, source_name):
 def load_array(images, labels, opts, name):
     grey = array_to_grey(images, name="source")
     labels = check_labels(labels, grey.shape[0])
+    if opts.pack is not None:
+        return opts.pack.array(grey, labels, name, opts)
     problems = []
 
     def read(i):
