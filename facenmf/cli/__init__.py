@@ -18,14 +18,18 @@ from .. import __version__, recognition
 from ..nmf import INITS, LOSSES, SOLVERS
 from ._fit import cmd_demo, cmd_fit, cmd_recognize
 from ._models import MOST_IGNORED, cmd_compress, cmd_decompress, cmd_info, cmd_reconstruct, cmd_show
+from ._pack import OUTPUT_HELP, cmd_pack
 from ._words import Parser, cli_words, integer, number, show_warning
 
 __all__ = ["main", "build_parser", "MOST_IGNORED"]
 
 
-def add_data_options(p):
+def add_data_options(p, select=True, store=True):
     p.add_argument("source", help="a folder of faces (one sub-folder per identity, or a flat "
-                   "folder) or a registered name (orl, cbcl, lfw-subset, yale, ...)")
+                   "folder) or a registered name (orl, cbcl, lfw-subset, yale, ...)"
+                   + (", or a face store written by facenmf pack (its faces are already "
+                      "prepared: the options below that prepare faces are not used with "
+                      "it)" if store else ""))
     p.add_argument("--path", default=None, help="where a registered database's files are")
     p.add_argument("--layout", default="auto", choices=["auto", "identity-folders", "flat"],
                    help="how the folder is organised (default auto)")
@@ -34,8 +38,9 @@ def add_data_options(p):
                    "folders, e.g. 'subject(\\d+)'")
     p.add_argument("--glob", default=None, help="which files are images, e.g. 'subject*' "
                    "(default: files with an image extension)")
-    p.add_argument("--min-faces", type=integer(low=1), default=None, metavar="N",
-                   help="keep only identities with at least N faces")
+    if select:
+        p.add_argument("--min-faces", type=integer(low=1), default=None, metavar="N",
+                       help="keep only identities with at least N faces")
     p.add_argument("--detect", action="store_true", help="find the face in each image "
                    "(frontal-face detector) and cut it out; use with --size")
     p.add_argument("--crop", nargs="+", default=None, metavar="C",
@@ -86,11 +91,26 @@ def build_parser():
                    "facenmf-demo/, created if missing)")
     add_fit_options(p, rank=25)
 
-    p = verb("fit", cmd_fit, help="learn a basis from a folder or a registered database")
+    p = verb("fit", cmd_fit, help="learn a basis from a folder, a registered database or a "
+             "face store")
     add_data_options(p)
     p.add_argument("-o", "--output", type=Path, required=True,
                    help="model file (.npz; missing folders are created)")
     add_fit_options(p, rank=49)
+
+    p = verb("pack", cmd_pack, help="decode a folder or a registered database into a face "
+             "store (uint8 faces in a zarr array, with labels and paths) with several "
+             "processes; resumable; needs pip install 'facenmf[store]'")
+    add_data_options(p, select=False, store=False)
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="STORE",
+                   help=OUTPUT_HELP)
+    p.add_argument("--processes", type=integer(low=1), default=None, metavar="N",
+                   help="processes that decode the images (default: every CPU this "
+                   "process may use)")
+    p.add_argument("--chunk-faces", type=integer(low=1), default=None, metavar="N",
+                   help="faces per chunk, a multiple of 2048 (default 8192, fewer for large "
+                   "faces: at most 32 MiB a chunk)")
+    p.add_argument("--json", action="store_true", help="print a JSON report on stdout")
 
     p = verb("recognize", cmd_recognize, help="nearest-neighbour identification: NMF vs PCA "
              "vs raw pixels on the same splits")
@@ -146,7 +166,8 @@ def build_parser():
     p = verb("compress", cmd_compress,
              help="store faces as their quantized weights on a model")
     p.add_argument("model", type=Path)
-    p.add_argument("images", nargs="+", help="image files or folders of them")
+    p.add_argument("images", nargs="+", help="image files or folders of them, or one face "
+                   "store (facenmf pack) whose faces were prepared as the model's")
     p.add_argument("-o", "--output", type=Path, required=True,
                    help="container file to write (never an input)")
     p.add_argument("--bits", type=integer(low=2, high=16), default=8,
@@ -182,7 +203,7 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("facenmf: interrupted", file=sys.stderr)
         return 130
-    except (ValueError, TypeError, OSError) as exc:
+    except (ValueError, TypeError, OSError, ImportError) as exc:
         if args.debug:
             raise
         print(f"facenmf: error: {cli_words(str(exc), args.parser)}", file=sys.stderr)

@@ -13,7 +13,7 @@ from .._atomic import check_not_input, check_output
 from ..data import load_faces
 from ..nmf import NMF, ConvergenceWarning
 from ._words import warn
-from ._io import bar, save_figure, load_source, save_model_to
+from ._io import bar, check_outside_store, in_memory, load_source, save_figure, save_model_to
 
 
 # -- fit and demo ------------------------------------------------------------------------
@@ -113,6 +113,7 @@ def cmd_fit(args, parser):
     output = check_output(args.output, "-o/--output", make_parents=True)
     faces = load_source(args, parser)
     check_not_input([output], faces.paths or [], "-o/--output")
+    check_outside_store([output], faces, "-o/--output")
     return _fit_and_report(faces, args, output)
 
 
@@ -152,6 +153,8 @@ def cmd_recognize(args, parser):
         for path in figures.values():
             check_output(path, "--figures", make_parents=True)
     faces = load_source(args, parser)
+    check_outside_store(figures.values(), faces, "--figures")
+    faces = in_memory(faces)  # a store's faces: read once, used whole
     if faces.labels is None:
         raise ValueError(f"{args.source}: the faces have no identities; use a folder with one "
                          "sub-folder per identity, or --pattern to read them from file names")

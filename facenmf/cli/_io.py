@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import os
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from .._atomic import check_output
 from .._validation import check_figure_path
-from ..data import load_faces
+from ..data import StoreArray, load_faces
 from ..nmf import save_model
 from ._words import integer, number
 
@@ -67,6 +71,24 @@ def load_source(args, parser):
                              f"{args.min_faces} faces or more")
     return faces
 
+
+def in_memory(faces):
+    """``faces`` with a face store's ``A`` read into memory (for verbs that use it whole)."""
+    if isinstance(faces.A, StoreArray):
+        return dataclasses.replace(faces, A=np.asarray(faces.A))
+    return faces
+
+
+def check_outside_store(outputs, faces, option):
+    """Refuse an output inside the face store being read (an input, never written into)."""
+    if not isinstance(faces.A, StoreArray):
+        return
+    store = os.path.realpath(faces.A.path)
+    for out in outputs:
+        if os.path.commonpath([store, os.path.realpath(out)]) == store:
+            raise ValueError(f"{option}: {out} is inside the face store {faces.A.path}, an "
+                             "input; facenmf never writes into its inputs: choose another "
+                             "output")
 
 
 def bar(total, desc, unit, quiet):

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 
 from .._atomic import atomic_write, check_not_input, check_output
-from ..data import list_images, load_faces
+from ..data import is_store, list_images, load_faces, relative_names
 from ..nmf import load_model
 from ..recognition import robust_project
 from ._words import warn
-from ._io import figure_path, make_parent, save_figure
+from ._io import check_outside_store, figure_path, in_memory, make_parent, save_figure
 from ._fit import error_name
 
 
@@ -44,9 +44,53 @@ def _resized_note(resized):
               f"aspect ratio (--resize)")
 
 
+#: What must agree between a store's faces and a model's training faces to compress them.
+_PREPARED = ("crop", "size", "equalize", "normalize", "detect", "detect_options")
+
+
+def _compress_store(args, compress):
+    """compress of one face store: its faces, already prepared, projected as they are."""
+    if len(args.images) > 1:
+        store = next(p for p in args.images if is_store(p))
+        raise ValueError(f"images: {store} is a face store; compress a store on its own, not "
+                         "with other images")
+    if args.resize:
+        raise ValueError("--resize: not used with a face store (its faces are already "
+                         "prepared)")
+    output = check_output(args.output, "-o/--output", make_parents=True)
+    faces = load_faces(args.images[0])
+    check_not_input([output], [args.model, *(faces.paths or [])], "-o/--output")
+    check_outside_store([output], faces, "-o/--output")
+    model = _model(args.model)
+    if tuple(model.image_shape) != tuple(faces.image_shape):
+        raise ValueError(f"{args.images[0]}: its faces are {faces.image_shape[0]}x"
+                         f"{faces.image_shape[1]} but the model's are {model.image_shape[0]}x"
+                         f"{model.image_shape[1]} (height x width)")
+    prep = model.preparation or {}
+    for key in _PREPARED if prep else ():
+        if prep.get(key) != faces.preparation.get(key):
+            raise ValueError(f"{args.images[0]}: its faces were packed with {key}="
+                             f"{faces.preparation.get(key)!r} but the model's training faces "
+                             f"were prepared with {key}={prep.get(key)!r}")
+    inputs = faces.paths or [f"{args.images[0]}[{i}]" for i in range(faces.n_faces)]
+    names = (relative_names(faces.paths) if faces.paths else
+             [f"{i:0{len(str(faces.n_faces - 1))}d}" for i in range(faces.n_faces)])
+    faces = in_memory(faces)
+    make_parent(output)
+    report = compress.compress_faces(model, faces.A, [compress.storable_name(n) for n in names],
+                                     output, bits=args.bits)
+    for face, where in zip(report["faces"], inputs):
+        face["input"] = str(where)
+    report["resized"] = []
+    return report
+
+
 def cmd_compress(args, parser):
     from .. import compress
 
+    if any(is_store(p) for p in args.images):
+        report = _compress_store(args, compress)
+        return _compress_summary(args, report)
     listed = _images(args.images)
     output = check_output(args.output, "-o/--output", make_parents=True)
     check_not_input([output], [args.model, *(f for f, _ in listed)], "-o/--output")
@@ -55,6 +99,10 @@ def cmd_compress(args, parser):
     report = compress.compress_files(model, [f for f, _ in listed], output, bits=args.bits,
                                      resize=args.resize)
     _resized_note([(r["input"], r["from"]) for r in report["resized"]])
+    return _compress_summary(args, report)
+
+
+def _compress_summary(args, report):
     if args.json:
         print(json.dumps(report))
     else:

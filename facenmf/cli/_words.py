@@ -65,7 +65,8 @@ _OPTION_OF = {
     "random_state": "--seed", "n_splits": "--splits",
     "train_per_identity": "--train-per-identity", "k": "--k", "protocol": "--protocol",
     "metrics": "--metric", "methods": "--method", "conditions": "--occlusion",
-    "mask": "--mask", "bits": "--bits",
+    "mask": "--mask", "bits": "--bits", "store": "-o/--output", "processes": "--processes",
+    "chunk_faces": "--chunk-faces",
 }
 _VALUE_WORDS = {"(height, width)": "H W", "True": ""}
 
@@ -75,8 +76,8 @@ def cli_words(message, parser):
     options = {s for action in parser._actions for s in action.option_strings}
 
     def option(name):
-        opt = _OPTION_OF.get(name)
-        return opt if opt in options else None
+        opt = _OPTION_OF.get(name)  # "-o/--output": both spellings must be this verb's
+        return opt if opt is not None and set(opt.split("/")) <= options else None
 
     def assignment(m):
         opt = option(m.group(1))
