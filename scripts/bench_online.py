@@ -3,7 +3,8 @@
 Usage::
 
     python scripts/bench_online.py [--faces 200000] [--rank 64] [--batch-size 1024]
-                                   [--repeat 3] [--shared ../shared/datasets] [--output BENCHMARKS.md]
+                                   [--repeat 3] [--blas-threads 0 1]
+                                   [--shared ../shared/datasets] [--output BENCHMARKS.md]
 
 ``--output`` replaces this script's section of the file and keeps the others.
 
@@ -25,6 +26,10 @@ of all the faces projected exactly (NNLS) onto it; that evaluation is never time
    call to return (validation of each batch, the initial basis, N updates) and its basis
    judged again; and one whole pass (every batch) is timed and judged.
 
+Every fit runs under each ``--blas-threads`` limit in turn (default: OpenBLAS's own number
+of threads, then 1; ``threadpoolctl``): on a shared machine a multi-threaded BLAS call waits
+for a core another process holds, and small products (a batch's) suffer most.
+
 Times are the best of ``--repeat`` runs (scikit-learn's too; a fit whose runs total under a
 second is run again until they do, at most 100 times), wall clock, in one process.
 """
@@ -43,12 +48,14 @@ from pathlib import Path
 import numpy as np
 from _report import write_section  # scripts/ is on sys.path when run
 from benchmark import augmented_faces
+from threadpoolctl import threadpool_limits  # installed with scikit-learn
 
 import facenmf
 
 ROOT = Path(__file__).resolve().parents[1]
 SHAPE = (32, 32)
 CHUNK = 20_000  # faces projected at a time when judging a basis
+CODINGS = ("hals", "nnls")  # nmf_online's choices of coding=
 
 
 def exact_error(A, W):
@@ -150,6 +157,9 @@ def main(argv=None):
     parser.add_argument("--shared", type=Path,
                         default=Path(os.environ.get("FACENMF_DATA",
                                                     ROOT.parent / "shared" / "datasets")))
+    parser.add_argument("--blas-threads", type=int, nargs="+", default=[0, 1],
+                        help="BLAS thread limits to measure at, each in turn (0: the "
+                             "library's default)")
     parser.add_argument("--output", type=Path, help="also write the report (markdown) here")
     args = parser.parse_args(argv)
     orl = args.shared / "orl"
@@ -167,31 +177,38 @@ def main(argv=None):
     X = np.ascontiguousarray(A.T)
     print(f"# {A.shape[1]} faces of {SHAPE[0]}x{SHAPE[1]} in {make_secs:.1f} s", file=sys.stderr)
 
-    sk_secs, sk = sklearn_fit(X, args.rank, args.repeat)
-    del X
-    target = exact_error(A, sk.components_.T)
-    print(f"# MiniBatchNMF {sk_secs:.2f} s, error {target:.5f}", file=sys.stderr)
     bs = args.batch_size
     batches = [A[:, s:s + bs] for s in range(0, A.shape[1], bs)]
-    rows = [("scikit-learn `MiniBatchNMF` (defaults)", sk_secs, sk.n_steps_,
-             faces_seen(sk.n_steps_, sk.batch_size, A.shape[1]), target)]
-    found = {}
-    for coding in ("hals", "nnls"):
-        n, judged, coding_rows = bench_coding(A, batches, args.rank, coding, target,
-                                              args.repeat)
-        found[coding] = (n, judged)
-        rows += coding_rows
-        print(f"# coding {coding}: target after {n} batches; {coding_rows}", file=sys.stderr)
+    settings = []  # (threads, sklearn model, its seconds, target, rows, found)
+    for threads in args.blas_threads:
+        with threadpool_limits(limits=threads or None, user_api="blas"):
+            sk_secs, sk = sklearn_fit(X, args.rank, args.repeat)
+            target = exact_error(A, sk.components_.T)
+            print(f"# {threads or 'default'} BLAS threads: MiniBatchNMF {sk_secs:.2f} s, "
+                  f"error {target:.5f}", file=sys.stderr)
+            rows = [("scikit-learn `MiniBatchNMF` (defaults)", sk_secs, sk.n_steps_,
+                     faces_seen(sk.n_steps_, sk.batch_size, A.shape[1]), target)]
+            found = {}
+            for coding in CODINGS:
+                n, judged, coding_rows = bench_coding(A, batches, args.rank, coding, target,
+                                                      args.repeat)
+                found[coding] = (n, judged)
+                rows += coding_rows
+                print(f"#   coding {coding}: target after {n} batches; {coding_rows}",
+                      file=sys.stderr)
+        settings.append((threads, sk, sk_secs, target, rows, found))
+    del X
     load_after = os.getloadavg()
 
     command = shlex.join(["python", "scripts/bench_online.py", *argv])
+    sk = settings[0][1]
     lines = [
         "## Online fits: facenmf `nmf_online` vs scikit-learn `MiniBatchNMF`",
         "",
         f"Command: `{command}`  ",
-        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"load average {load_before[0]:.1f} before and {load_after[0]:.1f} after the run; "
-        f"Python {platform.python_version()}, numpy {np.__version__}, scikit-learn "
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores "
+        f"(shared: load average {load_before[0]:.1f} before the run, {load_after[0]:.1f} "
+        f"after); Python {platform.python_version()}, numpy {np.__version__}, scikit-learn "
         f"{sklearn.__version__}, facenmf {facenmf.__version__}.  ",
         f"Date: {time.strftime('%Y-%m-%d')}. Times: best of {args.repeat} "
         f"run{'s' if args.repeat > 1 else ''} (a fit whose runs total under a second: "
@@ -208,34 +225,39 @@ def main(argv=None):
         f"`nmf_online(batches, {args.rank}, random_state=0, coding=...)`, every other setting "
         "its default, timed from call to return; \"to the target\" stops it with "
         "`max_batches=N`, N the fewest batches whose basis reaches scikit-learn's error "
-        "(found on a scouting run by doubling, then bisection).",
+        "(found on a scouting run by doubling, then bisection). Each BLAS thread setting "
+        "(`threadpoolctl.threadpool_limits`; \"default\": OpenBLAS's own) runs every fit.",
         "",
-        "| method | seconds | batches | faces seen | rel. error |",
-        "|---|---:|---:|---:|---:|",
+        "| BLAS threads | method | seconds | batches | faces seen | rel. error |",
+        "|---|---|---:|---:|---:|---:|",
     ]
-    lines += [f"| {m} | {s:.3f} | {b} | {f:,} | {e:.5f} |" for m, s, b, f, e in rows]
-    lines.append("")
-    for coding in ("hals", "nnls"):
-        n, judged = found[coding]
-        to_target = [r for r in rows if r[0].endswith("to the target") and repr(coding) in r[0]]
-        tried = ", ".join(f"{k}: {e:.5f}" for k, e in sorted(judged.items()))
-        if n is None or not to_target:
-            lines.append(f"- coding {coding!r}: scikit-learn's error {target:.5f} **not "
-                         f"reached** in one pass (bases judged after N batches: {tried}).")
-            continue
-        secs, err = to_target[0][1], to_target[0][4]
-        lines.append(f"- coding {coding!r}: scikit-learn's error {target:.5f} reached after "
-                     f"{n} batch{'es' if n > 1 else ''} (judged: {tried}); timed run "
-                     f"{secs:.3f} s to error {err:.5f}"
-                     f"{'' if err <= target else ' (above the target: not reached)'}: "
-                     f"**{sk_secs / secs:.0f}x** faster than scikit-learn's {sk_secs:.2f} s "
-                     "(target: at least 5x).")
-    one_pass = {c: next(r for r in rows if r[0].endswith("one pass") and repr(c) in r[0])
-                for c in ("hals", "nnls")}
-    lines.append(f"- One pass over all {A.shape[1]:,} faces: coding 'hals' "
-                 f"{one_pass['hals'][1]:.2f} s to error {one_pass['hals'][4]:.5f}, coding "
-                 f"'nnls' {one_pass['nnls'][1]:.2f} s to {one_pass['nnls'][4]:.5f} "
-                 "(why `nmf_online` codes batches by HALS sweeps by default).")
+    for threads, _, _, _, rows, _ in settings:
+        lines += [f"| {threads or 'default'} | {m} | {s:.3f} | {b} | {f:,} | {e:.5f} |"
+                  for m, s, b, f, e in rows]
+    for threads, _, sk_secs, target, rows, found in settings:
+        lines += ["", f"{threads or 'Default'} BLAS thread{'s' if threads != 1 else ''}:", ""]
+        for coding in CODINGS:
+            n, judged = found[coding]
+            to_target = [r for r in rows if r[0].endswith("to the target")
+                         and repr(coding) in r[0]]
+            tried = ", ".join(f"{k}: {e:.5f}" for k, e in sorted(judged.items()))
+            if n is None or not to_target:
+                lines.append(f"- coding {coding!r}: scikit-learn's error {target:.5f} **not "
+                             f"reached** in one pass (bases judged after N batches: {tried}).")
+                continue
+            secs, err = to_target[0][1], to_target[0][4]
+            lines.append(f"- coding {coding!r}: scikit-learn's error {target:.5f} reached after "
+                         f"{n} batch{'es' if n > 1 else ''} (judged: {tried}); timed run "
+                         f"{secs:.3f} s to error {err:.5f}"
+                         f"{'' if err <= target else ' (above the target: not reached)'}: "
+                         f"**{sk_secs / secs:.0f}x** faster than scikit-learn's "
+                         f"{sk_secs:.2f} s (target: at least 5x).")
+        one = {c: next(r for r in rows if r[0].endswith("one pass") and repr(c) in r[0])
+               for c in CODINGS}
+        lines.append(f"- One pass over all {A.shape[1]:,} faces: coding 'hals' "
+                     f"{one['hals'][1]:.3f} s to error {one['hals'][4]:.5f}, coding 'nnls' "
+                     f"{one['nnls'][1]:.3f} s to {one['nnls'][4]:.5f}; scikit-learn "
+                     f"{sk_secs:.2f} s to {target:.5f}.")
     report = "\n".join(lines) + "\n"
     print(report)
     if args.output:
