@@ -21,7 +21,8 @@ def run(script, *args, cwd, timeout=120):
 
 
 def test_the_commands_are_found():
-    assert {"bench_demo.py", "bench_load.py", "bench_online.py", "benchmark.py"} <= set(COMMANDS)
+    assert {"bench_demo.py", "bench_load.py", "bench_online.py", "bench_pack.py",
+            "benchmark.py"} <= set(COMMANDS)
 
 
 @pytest.mark.parametrize("script", COMMANDS)
@@ -76,3 +77,18 @@ def test_bench_online_tiny(tmp_path):
         assert f"| facenmf `nmf_online`, coding '{coding}', one pass | " in r.stdout
         assert f"- coding '{coding}': scikit-learn's error" in r.stdout
     assert list(tmp_path.iterdir()) == []
+
+
+def test_bench_pack_tiny(tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    r = run("bench_pack.py", "--faces", 300, "--processes", 1, 2, "--workdir", work,
+            cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "## Packing PNG faces into a store: `facenmf pack`" in r.stdout
+    assert "Command: `python scripts/bench_pack.py --faces 300 --processes 1 2 --repeat 1 " \
+           "--output BENCHMARKS.md`" in r.stdout
+    assert "| processes | wall seconds | faces per second |" in r.stdout
+    assert "\n| 1 | " in r.stdout and "\n| 2 | " in r.stdout
+    assert "faces per second with 2 processes: " in r.stdout
+    assert list(work.iterdir()) == [] and [p.name for p in tmp_path.iterdir()] == ["work"]
