@@ -25,7 +25,7 @@ from ._read import DEFAULT_MAX_PIXELS
 from ._registry import DATABASES
 from ._store import is_store, open_store
 
-__all__ = ["load_faces", "list_images"]
+__all__ = ["load_faces", "list_images", "load_or_pack"]
 
 LAYOUTS = ("auto", "identity-folders", "flat")
 
@@ -184,11 +184,11 @@ def load_faces(
     >>> orl.A.shape, len(orl.identities)  # doctest: +SKIP
     ((10304, 400), 40)
     """
-    return _load(source, pack=None, path=path, layout=layout, pattern=pattern, glob=glob,
-                 labels=labels, crop=crop, size=size, equalize=equalize, normalize=normalize,
-                 detect=detect, detect_options=detect_options, on_error=on_error,
-                 max_pixels=max_pixels, out=out, progress=progress, download=download,
-                 cache_dir=cache_dir, like=like, resize=resize)
+    return load_or_pack(source, pack=None, path=path, layout=layout, pattern=pattern,
+                        glob=glob, labels=labels, crop=crop, size=size, equalize=equalize,
+                        normalize=normalize, detect=detect, detect_options=detect_options,
+                        on_error=on_error, max_pixels=max_pixels, out=out, progress=progress,
+                        download=download, cache_dir=cache_dir, like=like, resize=resize)
 
 
 def _store_source(source, pack, given):
@@ -203,11 +203,11 @@ def _store_source(source, pack, given):
     return open_store(source)
 
 
-def _load(source, *, pack, path, layout, pattern, glob, labels, crop, size, equalize,
-          normalize, detect, detect_options, on_error, max_pixels, out, progress, download,
-          cache_dir, like, resize):
-    """load_faces, and with ``pack`` (a ``_pack.Target``) the same sources packed into a
-    store instead of loaded."""
+def load_or_pack(source, *, pack, path, layout, pattern, glob, labels, crop, size, equalize,
+                 normalize, detect, detect_options, on_error, max_pixels, out, progress,
+                 download, cache_dir, like, resize):
+    """load_faces (every argument given), and with ``pack`` (a ``_pack.Target``) the same
+    sources packed into a store instead of loaded."""
     if isinstance(source, (str, os.PathLike)) and not (isinstance(source, str)
                                                        and source in DATABASES) \
             and is_store(source):

@@ -192,7 +192,7 @@ def pack_faces(source, store, *, processes=None, chunk_faces=None, progress=None
     ...     print(report.n_faces, faces.A.shape, faces.A[:, 0].dtype)
     100 (625, 100) float32
     """
-    from ._load import _load, load_faces
+    from ._load import load_faces, load_or_pack
 
     unknown = sorted(set(options) - set(PACK_OPTIONS))
     if unknown:
@@ -214,5 +214,5 @@ def pack_faces(source, store, *, processes=None, chunk_faces=None, progress=None
     args = {name: p.default for name, p in inspect.signature(load_faces).parameters.items()
             if name in PACK_OPTIONS}
     args.update(options)
-    return _load(source, pack=Target(store, processes, chunk_faces, progress), out=None,
-                 progress=None, like=None, resize=False, **args)
+    return load_or_pack(source, pack=Target(store, processes, chunk_faces, progress),
+                        out=None, progress=None, like=None, resize=False, **args)
