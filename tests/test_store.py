@@ -352,3 +352,17 @@ def test_without_zarr_the_message_names_the_extra(packed, tmp_path, monkeypatch)
         load_faces(packed[0])
     with pytest.raises(ImportError, match=r"pack_faces needs zarr"):
         pack_faces(np.zeros((2, 3, 3)), tmp_path / "s.zarr")
+
+
+def test_a_store_array_pickles_by_its_path(packed, tmp_path, monkeypatch):
+    import pickle
+
+    store = packed[0]
+    monkeypatch.chdir(store.parent)
+    A = load_faces(store.name).A  # a relative path
+    data = pickle.dumps(A)
+    assert len(data) < 1000  # the path, not the faces
+    monkeypatch.chdir(tmp_path)  # elsewhere, as a Dask worker may be
+    B = pickle.loads(data)
+    assert B.shape == A.shape
+    np.testing.assert_array_equal(B[:, 4000:4010], load_faces(store).A[:, 4000:4010])

@@ -180,8 +180,8 @@ class StoreArray:
         self.n_chunks = -(-self.shape[1] // self.chunk_faces)
         self._files = chunk_files(self.path, zarray, self.n_chunks)
 
-    def __reduce__(self):  # pickled by path (Dask workers reopen the store)
-        return _reopen, (str(self.path),)
+    def __reduce__(self):  # pickled by absolute path (Dask workers reopen the store)
+        return _reopen, (str(self.path.absolute()),)
 
     def __repr__(self):
         return (f"StoreArray({str(self.path)!r}, shape={self.shape}, chunks of "
