@@ -80,6 +80,14 @@ def test_a_packed_folder_is_load_faces_of_it(packed):
     assert faces.paths == ref.paths and faces.image_shape == ref.image_shape == SHAPE
     assert faces.preparation == ref.preparation
     assert faces.source == str(store)
+    # FaceSet's own methods on a store: the picked faces only (any order), images, splits.
+    idx = np.array([4299, 0, 2050, 7])
+    np.testing.assert_array_equal(faces.subset(idx).A, np.asarray(faces.A)[:, idx])
+    assert faces.select(["p2"]).n_faces == N_PER_ID[2]
+    assert faces.images().shape == (sum(N_PER_ID), *SHAPE)
+    train, test = faces.split(train_per_identity=3, random_state=0)
+    ref_train, _ = ref.split(train_per_identity=3, random_state=0)
+    assert train.paths == ref_train.paths and isinstance(train.A, np.ndarray)
 
 
 @pytest.mark.parametrize("processes", [1, 2])
