@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .. import __version__, recognition
 from ..nmf import INITS, LOSSES, SOLVERS
+from ._cluster import add_cluster_options
 from ._fit import cmd_demo, cmd_fit, cmd_recognize
 from ._models import MOST_IGNORED, cmd_compress, cmd_decompress, cmd_info, cmd_reconstruct, cmd_show
 from ._pack import OUTPUT_HELP, cmd_pack
@@ -97,6 +98,7 @@ def build_parser():
     p.add_argument("-o", "--output", type=Path, required=True,
                    help="model file (.npz; missing folders are created)")
     add_fit_options(p, rank=49)
+    add_cluster_options(p)
 
     p = verb("pack", cmd_pack, help="decode a folder or a registered database into a face "
              "store (uint8 faces in a zarr array, with labels and paths) with several "

@@ -12,13 +12,15 @@ from .. import recognition
 from .._atomic import check_not_input, check_output
 from ..data import load_faces
 from ..nmf import NMF, ConvergenceWarning
+from ._cluster import cluster_client
 from ._words import warn
 from ._io import bar, check_outside_store, in_memory, load_source, save_figure, save_model_to
 
 
 # -- fit and demo ------------------------------------------------------------------------
-def _fit_with_progress(faces, args, quiet):
-    """Fit NMF to a FaceSet with a progress bar; returns the model (possibly interrupted)."""
+def _fit_with_progress(faces, args, quiet, client=None):
+    """Fit NMF to a FaceSet with a progress bar, on the Dask cluster of ``client`` if given;
+    returns the model (possibly interrupted)."""
     bars = []  # made at the first iteration, so that a bad argument prints no empty bar
 
     def progress(iteration, W, H, error):
@@ -31,10 +33,15 @@ def _fit_with_progress(faces, args, quiet):
                 max_iter=args.max_iter, tol=args.tol, time_limit=args.time_limit,
                 random_state=args.seed, callback=progress, image_shape=faces.image_shape,
                 preparation=faces.preparation)
+    A = faces.A
+    if client is not None:  # the faces go to (or are read by) the cluster's workers
+        from ..nmf import to_dask
+
+        A = to_dask(A, client=client)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # said below, in CLI words
         try:
-            model.fit(faces.A)
+            model.fit(A)
         finally:
             for shown in bars:
                 shown.close()
@@ -81,18 +88,19 @@ def _print_summary(s):
     print(f"model: {s['model']}")
 
 
-def _fit_and_report(faces, args, output, draw=None):
+def _fit_and_report(faces, args, output, draw=None, client=None):
     """Fit, save the model to ``output``, draw figures and print the summary.
 
     ``draw(model)``, if given, writes figures and returns ``{name: path}``. Returns the exit
     code (130 when Ctrl-C stopped the fit: the best model so far is saved all the same).
+    ``client``: fit on that Dask cluster.
     """
     if args.rank > min(faces.A.shape):
         raise ValueError(f"--rank: expected at most {min(faces.A.shape)} (the "
                          f"{faces.A.shape[1]} faces of {faces.A.shape[0]} pixels), got "
                          f"{args.rank}")
     t = time.perf_counter()
-    model = _fit_with_progress(faces, args, args.json)
+    model = _fit_with_progress(faces, args, args.json, client)
     seconds = time.perf_counter() - t
     s = _summary(model, faces, seconds, save_model_to(output, model))
     if draw is not None:
@@ -111,10 +119,11 @@ def _fit_and_report(faces, args, output, draw=None):
 
 def cmd_fit(args, parser):
     output = check_output(args.output, "-o/--output", make_parents=True)
-    faces = load_source(args, parser)
-    check_not_input([output], faces.paths or [], "-o/--output")
-    check_outside_store([output], faces, "-o/--output")
-    return _fit_and_report(faces, args, output)
+    with cluster_client(args) as client:  # --scheduler / --workers (None without)
+        faces = load_source(args, parser)
+        check_not_input([output], faces.paths or [], "-o/--output")
+        check_outside_store([output], faces, "-o/--output")
+        return _fit_and_report(faces, args, output, client=client)
 
 
 _DEMO_FIGURES = ("basis", "reconstructions", "parts", "convergence")

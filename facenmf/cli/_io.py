@@ -56,7 +56,43 @@ def crop_option(values):
         raise ValueError(f"--crop: {exc}") from None
 
 
+def _matrix_source(args):
+    """A ``.npy`` file of a face matrix (n_pixels, n_faces), as ``load_faces(out=...)``
+    writes it: memory-mapped (a fit streams it, or its cluster's workers read it); the faces'
+    shape is ``--size`` (not a resize) or square."""
+    import math
+
+    from ..data import FaceSet
+
+    A = np.load(args.source, mmap_mode="r")
+    if A.ndim != 2:
+        raise ValueError(f"{args.source}: expected a matrix of faces (n_pixels, n_faces), got "
+                         f"an array of shape {A.shape}")
+    given = [option for option, value in (
+        ("--path", args.path), ("--pattern", args.pattern), ("--glob", args.glob),
+        ("--min-faces", args.min_faces), ("--detect", args.detect), ("--crop", args.crop),
+        ("--equalize", args.equalize), ("--normalize", args.normalize)) if value]
+    if given:
+        raise ValueError(f"{given[0]}: not used with a .npy matrix of faces ({args.source} "
+                         "holds faces already prepared)")
+    n = A.shape[0]
+    if args.size:
+        shape = tuple(args.size)
+        if shape[0] * shape[1] != n:
+            raise ValueError(f"--size: expected the shape of the faces of {args.source} "
+                             f"({n} pixels), got {shape[0]} x {shape[1]}")
+    else:
+        side = math.isqrt(n)
+        if side * side != n:
+            raise ValueError(f"{args.source}: faces of {n} pixels are not square; give their "
+                             "shape with --size H W")
+        shape = (side, side)
+    return FaceSet(A, None, shape, source=str(args.source))
+
+
 def load_source(args, parser):
+    if str(args.source).endswith(".npy") and Path(args.source).is_file():
+        return _matrix_source(args)
     faces = load_faces(args.source, path=args.path, size=tuple(args.size) if args.size else None,
                        crop=crop_option(args.crop), detect=args.detect, equalize=args.equalize,
                        normalize=args.normalize, layout=args.layout, pattern=args.pattern,

@@ -233,9 +233,10 @@ def _check_kernel(A_r, w, start, acc, floats):
     return False
 
 
-def check_streamed(columns):
+def check_streamed(columns, allow_zero=False):
     """One pass over a streamed ``A``: refuse NaN, inf and negative entries (naming the first
-    face where one is) and an all-zero ``A``; return ``||A||_F²`` (float64)."""
+    face where one is) and an all-zero ``A`` (unless ``allow_zero``); return ``||A||_F²``
+    (float64)."""
     name = columns.name
     n, m = columns.shape
     if n == 0 or m == 0:
@@ -249,7 +250,7 @@ def check_streamed(columns):
         raise ValueError(f"{name}: expected non-negative values, found {low:g} "
                          f"in face (column) {face}")
     total, any_nonzero = acc.get("norm_sq", 0.0), acc.get("nonzero", False)
-    if not any_nonzero:
+    if not any_nonzero and not allow_zero:
         raise ValueError(f"{name}: all {n * m} entries are zero; there is nothing to "
                          "factorize")
     columns.norm_sq = total

@@ -18,7 +18,8 @@ from ._registry import LOSSES, SOLVERS
 from ._solver import check_solver_options
 from ._stream import project_blocks
 
-__all__ = ["nmf", "Factorization", "History", "ConvergenceWarning"]
+__all__ = ["nmf", "Factorization", "History", "ConvergenceWarning", "columns_of",
+           "project_columns"]
 
 # The parameters of nmf() that are checked on their own, each by one checker.
 _SIMPLE = {
@@ -91,6 +92,23 @@ def columns_of(A, dtype, name="A"):
                              f"{A.shape}")
         return A, True
     return A, False
+
+
+def project_columns(A, W, name="A"):
+    """Exact weights ``H`` (k, n_faces) of the faces ``A`` onto ``W`` (n_pixels, k), block by
+    block where the blocks are, for an ``A`` read block by block (see :func:`columns_of`: on
+    a Dask cluster, on the workers); None for an in-memory ``A`` (the caller projects it)."""
+    cols, streamed = columns_of(A, W.dtype, name)
+    if not streamed:
+        return None
+    try:
+        if cols.shape[0] != W.shape[0]:
+            raise ValueError(f"{name}: expected shape ({W.shape[0]}, *), got {cols.shape} "
+                             "(axis 0 differs)")
+        check_streamed(cols, allow_zero=True)
+        return project_blocks(cols, W, guided=False)[0]
+    finally:
+        cols.close()
 
 
 def _check_args(A, rank, *, solver, loss, init, W0, H0, solver_options, dtype, **simple):

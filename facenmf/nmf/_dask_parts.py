@@ -9,14 +9,13 @@ worker.
 from __future__ import annotations
 
 import math
-import time
 import uuid
 import warnings
 
 import numpy as np
 
 from ._blocks import BLOCK, Columns, block_slices, merge
-from ._dask_worker import (PartMissing, drop, load_part, merge_sums, rename, run_part,
+from ._dask_worker import (PartMissing, drop, hold, load_part, merge_sums, rename, run_part,
                            set_weights, take)
 
 __all__ = ["DaskColumns", "RemoteWeights", "WorkerLostWarning", "plan_parts"]
@@ -223,9 +222,7 @@ class DaskColumns(Columns):
     # -- passes -------------------------------------------------------------------------------
     def _submit_part(self, i, applies, kernel, handle, each, after=None):
         part = self.parts[i]
-        extra = None
-        if each is not None:
-            [extra] = self.client.scatter([each[i]], workers=[part.worker], hash=False)
+        extra = None if each is None else self._send(each[i], [part.worker])
         return self.client.submit(run_part, self.key, i, applies, kernel, handle, extra, after,
                                   workers=[part.worker], allow_other_workers=False,
                                   pure=False, key=f"facenmf-{getattr(kernel, '__name__', 'apply')}"
@@ -256,14 +253,18 @@ class DaskColumns(Columns):
         done, lost, pending = [], [], list(groups)
         while pending:
             try:
-                wait([g[0] for g in pending], timeout=_POLL, return_when="FIRST_COMPLETED")
+                wait([g[0] for g in pending], timeout=_POLL)
             except TimeoutError:
                 pass
+            finished = [g for g in pending if g[0].status == "finished"]
+            if finished:  # their sums in one round trip
+                sums = self.client.gather([g[0] for g in finished])
+                done.extend((g[2], acc) for g, acc in zip(finished, sums))
             alive, still = None, []
             for group in pending:
                 total, parts, indices, worker = group
                 if total.status == "finished":
-                    done.append((indices, total.result()))
+                    continue
                 elif total.status == "error":
                     for i, f in parts.items():
                         if f.status == "finished":
@@ -291,17 +292,20 @@ class DaskColumns(Columns):
             groups, self.inflight = self.inflight, []
             self._collect(groups)
 
-    def _broadcast(self, args):
-        """``args`` sent to every worker (a future); a worker that dies meanwhile is retried
-        without (the scheduler may still list it for a moment)."""
-        for attempt in range(20):
-            try:
-                [handle] = self.client.scatter([args], broadcast=True, hash=False)
-                return handle
-            except OSError:  # a closed connection to a lost worker
-                if attempt == 19:
-                    raise
-                time.sleep(_POLL / 5)
+    def _send(self, value, workers=None):
+        """``value`` onto a worker (of ``workers``), as a future the tasks that need it
+        depend on (the other workers fetch it from there).
+
+        Sent as a task through the scheduler, not scattered: a scatter connects to the
+        workers directly and waits out the connection timeout on one that has just died,
+        while the scheduler knows at once; and a task lost with its worker is recomputed
+        from the spec the scheduler keeps. Its size is the data's (W, the sums: what must
+        travel), so Dask's large-graph warning is not for it.
+        """
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Sending large graph")
+            return self.client.submit(hold, value, workers=workers, pure=False,
+                                      key=f"facenmf-args-{uuid.uuid4().hex}")
 
     def _pass(self, kernel, args, each=None, merged=True):
         if self.closed:
@@ -310,7 +314,7 @@ class DaskColumns(Columns):
             self._start()
         self._finish_inflight()
         applies, self.pending = self.pending, []
-        handle = self._broadcast(args) if args else None
+        handle = self._send(args) if args else None
         if self.rebuild is None:
             self.log.append((applies, kernel, handle, each))
         else:
@@ -364,9 +368,10 @@ class DaskColumns(Columns):
             self.closed = True
             self.inflight = []
             if self.parts is not None:
+                holders = sorted({p.worker for p in self.parts} & set(self._alive()))
                 try:
-                    self.client.run(drop, self.key)
-                except Exception:  # a cluster already gone holds nothing any more
+                    self.client.run(drop, self.key, workers=holders)
+                except Exception:  # noqa: BLE001 - a worker gone meanwhile holds nothing
                     pass
 
 

@@ -13,8 +13,8 @@ import numpy as np
 
 from ._blocks import Weights, merge, to_working
 
-__all__ = ["PARTS", "PartMissing", "load_part", "run_part", "merge_sums", "take", "set_weights",
-           "drop", "held"]
+__all__ = ["PARTS", "PartMissing", "load_part", "run_part", "hold", "merge_sums", "take",
+           "set_weights", "rename", "drop", "held"]
 
 #: On a worker: (worker address, fit key) -> {part index: _Part}.
 PARTS = {}
@@ -59,6 +59,11 @@ def run_part(fit, index, applies, kernel, args, extra, after=None):
         kernel(part.A, part.w, part.start, acc, *(args or ()),
                *(() if extra is None else (extra,)))
     return acc
+
+
+def hold(value):
+    """Task: ``value`` itself (arguments sent once to a worker, fetched from there)."""
+    return value
 
 
 def merge_sums(*accs):
