@@ -63,9 +63,9 @@ def robust_project_all_faces(A, W, image_shape, keep=0.7, threshold=3.0, max_ite
     """Slow reference of robust_project: every face re-projected at every step until no
     face's outliers change, with scipy's morphology and np.nanmedian."""
     from facenmf.nmf import project_unchecked as _project
-    from facenmf.recognition._robust import _robust_start
+    from facenmf.recognition import robust_start
 
-    residual, H = _robust_start(A, W, image_shape, keep)
+    residual, H = robust_start(A, W, image_shape, keep)
     mask = np.zeros(A.shape, dtype=bool)
     for stage in ("trimmed", "thresholded"):
         base, previous = mask, None

@@ -38,11 +38,11 @@ from ._features import NMFFeatures, PCAFeatures, RawFeatures, SNMFFeatures
 from ._features import distance_sets, ridge_project, supervised_basis
 from ._occlusions import CONDITIONS, occlude, parse_condition
 from ._protocol import RecognitionReport, accuracy_vs_rank, evaluate, protocol_folds
-from ._robust import clean_outliers, half_faces, inlier_median, robust_project
+from ._robust import clean_outliers, half_faces, inlier_median, robust_project, robust_start
 
 __all__ = ["METHODS", "METRICS", "DEFAULT_METRICS", "CONDITIONS", "occlude", "parse_condition",
            "nearest_neighbours", "whitened_distances", "evaluate", "RecognitionReport",
-           "accuracy_vs_rank", "robust_project",
+           "accuracy_vs_rank", "robust_project", "robust_start",
            # the settings
            "HALF_FACE_PENALTY", "IDENTITY_WEIGHT", "RIDGE", "WHITENING_SHRINKAGE",
            # the building blocks of evaluate, for variants of the experiment

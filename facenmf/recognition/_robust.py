@@ -12,7 +12,7 @@ import numpy as np
 from .. import _validation as v
 from ..nmf import project_unchecked
 
-__all__ = ["robust_project", "half_faces", "clean_outliers", "inlier_median"]
+__all__ = ["robust_project", "robust_start", "half_faces", "clean_outliers", "inlier_median"]
 
 
 def robust_project(A, W, *, image_shape=None, keep=0.7, threshold=3.0, max_iter=10):
@@ -64,7 +64,7 @@ def robust_project(A, W, *, image_shape=None, keep=0.7, threshold=3.0, max_iter=
     if image_shape is not None:
         image_shape = v.check_image_shape("image_shape", image_shape, W.shape[0])
 
-    residual, H = _robust_start(A, W, image_shape, keep)
+    residual, H = robust_start(A, W, image_shape, keep)
 
     def trimmed(size, mask):
         return size > np.quantile(size, keep, axis=0)
@@ -89,7 +89,7 @@ def robust_project(A, W, *, image_shape=None, keep=0.7, threshold=3.0, max_iter=
                 if todo.size == 0:
                     break
             mask[:, todo] = outliers
-            if H is None:  # no start from _robust_start: a first guess of its own
+            if H is None:  # no start from robust_start: a first guess of its own
                 H = project_unchecked(A, W, outliers)
             else:
                 H[:, todo] = project_unchecked(A[:, todo], W, outliers, H0=H[:, todo])
@@ -119,7 +119,7 @@ def _trimmed_cost(residual, keep):
     return size[: max(1, int(keep * size.shape[0]))].mean(axis=0)
 
 
-def _robust_start(A, W, image_shape, keep):
+def robust_start(A, W, image_shape, keep):
     """A first fit that an occlusion cannot have pulled off: ``(residual, H or None)``.
 
     Candidates: a typical face (``W @ 1``, scaled to each face by the median pixel ratio)
