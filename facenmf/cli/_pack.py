@@ -12,9 +12,10 @@ from ._io import bar, crop_option
 #: How ``pack`` treats an existing -o, said in its --help and in its errors.
 OUTPUT_HELP = ("the face store to write, a folder such as faces.zarr (missing parent folders "
                "are created; not inside SOURCE). If it exists it must be the store of this "
-               "same pack (same SOURCE, files unchanged, same options): an unfinished one "
-               "is resumed, its finished chunks kept; a finished one is left as it is. "
-               "Anything else there is refused, never overwritten")
+               "same pack (same SOURCE, same files, same options): an unfinished one is "
+               "resumed, its finished chunks kept (a chunk whose image files changed since "
+               "is made again); a finished one is left as it is. Anything else there is "
+               "refused, never overwritten")
 
 
 def cmd_pack(args, parser):
