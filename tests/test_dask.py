@@ -271,7 +271,6 @@ def test_cli_fit_on_a_scheduler_survives_a_killed_worker(tmp_path):
     assert np.einsum("ij,ij->j", W, ref.W).min() > 0.99
 
 
-@pytest.mark.slow
 def test_ctrl_c_of_a_fit_on_local_workers_keeps_the_best_model(tmp_path):
     A = pixels(3 * BLOCK + 500, n=256, seed=2)[1].astype(np.float32)
     np.save(tmp_path / "faces.npy", A)

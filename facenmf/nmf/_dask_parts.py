@@ -99,6 +99,9 @@ class DaskColumns(Columns):
     ``close()`` forgets them.
     """
 
+    #: The parts stay in the workers' memory: a second pass over them reads nothing.
+    held = True
+
     def __init__(self, A, dtype, client, name="A"):
         super().__init__(A, dtype, name)
         self.client = client
@@ -114,7 +117,11 @@ class DaskColumns(Columns):
 
     # -- the parts --------------------------------------------------------------------------
     def _alive(self):
-        info = self.client.scheduler_info(n_workers=-1)["workers"]
+        """``{address: threads}`` of the workers the scheduler knows now. Asked directly:
+        ``Client.scheduler_info()`` returns a cached copy that the client's periodic update
+        may have just replaced by one without the workers, which made every worker look
+        lost in the middle of a long fit."""
+        info = self.client.sync(self.client.scheduler.identity, n_workers=-1)["workers"]
         return {address: w.get("nthreads", 1) for address, w in info.items()}
 
     def _start(self):

@@ -31,7 +31,7 @@ from ._project import project_unchecked
 __all__ = ["StreamHALS", "block_update", "project_blocks", "rebuild_weights"]
 
 
-def block_update(A_b, H_b, H_prev_b, Wt, Gz, inv, n_sweeps, eps, beta, exact):
+def block_update(A_b, H_b, H_prev_b, Wt, Gz, inv, n_sweeps, eps, beta, exact, products=True):
     """One block's share of an iteration, in place on ``H_b`` (k, w).
 
     Sweeps ``H_b`` for ``Wt`` (k, n) (``Gz``, ``inv`` from ``WᵀW``), then returns
@@ -39,11 +39,14 @@ def block_update(A_b, H_b, H_prev_b, Wt, Gz, inv, n_sweeps, eps, beta, exact):
     without ``H_prev_b``) and a dict of this block's sums: ``cross`` ``<H_b, Wᵀ A_b>``,
     ``gram`` ``H_b H_bᵀ`` (float64), ``plain`` ``H_b A_bᵀ``, and with ``E_b`` ``gram_e`` and
     ``extrapolated`` ``E_b A_bᵀ``; with ``exact`` also ``residual`` ``||A_b - W H_b||²``.
+    Without ``products``, not ``plain``, ``gram_e``, ``extrapolated`` (see :func:`_products`).
     """
     WtA = Wt @ A_b
     sweep_columns(H_b, WtA, Gz, inv, n_sweeps, eps)
     sums = {"cross": float(np.vdot(H_b.astype(np.float64), WtA.astype(np.float64))),
-            "gram": gram(H_b), "plain": H_b @ A_b.T}
+            "gram": gram(H_b)}
+    if products:
+        sums["plain"] = H_b @ A_b.T
     if exact:
         R = Wt.T @ H_b
         np.subtract(A_b, R, out=R)
@@ -54,8 +57,9 @@ def block_update(A_b, H_b, H_prev_b, Wt, Gz, inv, n_sweeps, eps, beta, exact):
         E_b *= beta
         E_b += H_b
         np.maximum(E_b, 0, out=E_b)
-        sums["gram_e"] = gram(E_b)
-        sums["extrapolated"] = E_b @ A_b.T
+        if products:
+            sums["gram_e"] = gram(E_b)
+            sums["extrapolated"] = E_b @ A_b.T
     return E_b, sums
 
 
@@ -75,14 +79,24 @@ def _initial(A_r, w, start, acc, Wt):
         add(acc, "residual", _residual_sq(A_b, Wt, H_b))
 
 
-def _pass(A_r, w, start, acc, Wt, Gz, inv, n_sweeps, eps, beta, exact, extrapolate):
+def _products(A_r, w, start, acc):
+    """``plain`` ``H A_rᵀ`` and ``gram`` ``H Hᵀ`` of the weights ``w.H`` the next W update
+    uses (a second pass, for data held in memory, where reading it again is free)."""
+    for sl in block_slices(A_r.shape[1]):
+        H_b = w.H[:, sl]
+        add(acc, "plain", H_b @ A_r[:, sl].T)
+        add(acc, "gram", gram(H_b))
+
+
+def _pass(A_r, w, start, acc, Wt, Gz, inv, n_sweeps, eps, beta, exact, extrapolate,
+          products=True):
     """The H update of every block of the range for ``Wt`` (see :func:`block_update`): the
     plain weights into ``w.H``, the extrapolated ones into ``w.E``."""
     for sl in block_slices(A_r.shape[1]):
         H_b = np.ascontiguousarray(w.H[:, sl])
         prev = w.prev[:, sl] if extrapolate else None
         E_b, sums = block_update(A_r[:, sl], H_b, prev, Wt, Gz, inv, n_sweeps, eps, beta,
-                                 exact)
+                                 exact, products)
         w.H[:, sl] = H_b
         if E_b is not None:
             w.E[:, sl] = E_b
@@ -150,6 +164,11 @@ class StreamHALS:
     The weights stay with the columns' blocks (``cols``' weights: here, or on the Dask
     workers that hold the blocks); ``W`` and the sums of each pass are here. ``H`` may be
     an array or the handle :func:`initialize` returned for weights already in ``cols``.
+
+    Data read from storage is read once per iteration, both candidate products for the next
+    W update in the pass (three products). When ``cols.held`` (the data stays in memory: a
+    Dask cluster's parts), a second pass after the choice makes only the chosen one's: two
+    products, as in memory, for one more round trip.
     """
 
     losses = HALS.losses
@@ -161,6 +180,7 @@ class StreamHALS:
         self.cols, self.norm_A_sq, self.dtype, self.rank = cols, cols.norm_sq, cols.dtype, k
         self.inner_w, self.inner_h = inner_sweeps(n, m, k, alpha)
         self.eps, self.extrapolate = eps, extrapolate
+        self.later = getattr(cols, "held", False)  # the next W update's products: after
         self.beta, self.beta_max = beta, 1.0
         self.eta, self.gamma, self.gamma_bar = eta, gamma, gamma_bar
         self.Wt = np.ascontiguousarray(W.T)
@@ -184,7 +204,7 @@ class StreamHALS:
         self.cols.rebuild = (rebuild_weights, Wt)
         self.cols.apply(_prepare, extrapolate)
         total = self.cols.total(_pass, Wt, Gz, inv, self.inner_h, self.eps, beta, self.exact,
-                                extrapolate)
+                                extrapolate, not self.later)
         self.passes += 1
         return WtW, total, extrapolate
 
@@ -207,7 +227,7 @@ class StreamHALS:
         if not self.extrapolate:
             self.best_error, self.best_Wt = error, Wt
             self.cols.apply(_settle, True, False)
-            self.C, self.HHt = sums["plain"], sums["gram"]
+            self.C, self.HHt = self._next_products(sums, False)
             return error
         self.improved = improved = error < self.best_error
         if improved:
@@ -223,11 +243,18 @@ class StreamHALS:
             Wn = Wn.copy()
         self.Wt, self.Wt_prev = Wt, Wn
         self.cols.apply(_settle, improved, True)
-        if improved and extrapolated:
-            self.C, self.HHt = sums["extrapolated"], sums["gram_e"]
-        else:
-            self.C, self.HHt = sums["plain"], sums["gram"]
+        self.C, self.HHt = self._next_products(sums, improved and extrapolated)
         return self.best_error
+
+    def _next_products(self, sums, extrapolated):
+        """``H Aᵀ`` and ``H Hᵀ`` of the weights the next W update uses (the settled ``H``):
+        the pass's (``extrapolated``: its extrapolated candidate's), or a second pass."""
+        if self.later:
+            sums = self.cols.total(_products)
+            return sums["plain"], sums["gram"]
+        if extrapolated:
+            return sums["extrapolated"], sums["gram_e"]
+        return sums["plain"], sums["gram"]
 
     _extrapolated = Extrapolated._extrapolated
 
