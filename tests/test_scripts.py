@@ -4,6 +4,7 @@ writes into the checkout (no ``--output``; bench_load's faces go to ``--workdir 
 """
 
 import importlib
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -92,3 +93,20 @@ def test_bench_pack_tiny(tmp_path):
     assert "\n| 1 | " in r.stdout and "\n| 2 | " in r.stdout
     assert "faces per second with 2 processes: " in r.stdout
     assert list(work.iterdir()) == [] and [p.name for p in tmp_path.iterdir()] == ["work"]
+
+
+def test_bench_dask_tiny(tmp_path):
+    from helpers import ORL
+
+    if not (ORL / "s1" / "1.pgm").is_file():
+        pytest.skip(f"ORL faces not found at {ORL}")
+    r = run("bench_dask.py", "--faces", 4096, "--rank", 8, "--iterations", 3, "--shared",
+            ORL.parent, cwd=tmp_path, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "## Dask: a local cluster against the in-memory fit" in r.stdout
+    assert "| in memory (this process) | " in r.stdout and "| Dask, 2 workers | " in r.stdout
+    # The same iterates on the cluster: W to rounding after the 3 iterations.
+    w = re.search(r"`\|\|W_dask - W_mem\|\|_F / \|\|W_mem\|\|_F` = \*\*(\S+)\*\* after 3 iter",
+                  r.stdout)
+    assert w and float(w.group(1)) < 1e-10, r.stdout
+    assert list(tmp_path.iterdir()) == []
