@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 import facenmf
-from facenmf.nmf import BLOCK, WorkerLostWarning, _dask, _init
+from facenmf.nmf import BLOCK, WorkerLostWarning, _dask, _init, to_dask
 from facenmf.nmf._blocks import check_streamed
 
 from helpers import low_rank
@@ -140,8 +140,10 @@ def test_worker_lost_mid_fit_is_rebuilt_by_projection(client, data):
         return callback
 
     ref = fit(A, max_iter=30, callback=watch(ref_seen))
+    # The faces as the command line sends an in-memory A: chunks in the graph, sent again
+    # to the worker that takes a lost part.
     with client.as_current(), pytest.warns(WorkerLostWarning) as lost:
-        got = fit(odd_chunks(A), max_iter=30, callback=watch(seen))
+        got = fit(to_dask(A, chunk=1500), max_iter=30, callback=watch(seen))
     message = str(lost[0].message)
     assert victim in message and "faces 4096-4395" in message and "projecting" in message
     # Up to the kill, the same iterates; the callback's H is the fit's (gathered).

@@ -37,7 +37,7 @@ def _fit_with_progress(faces, args, quiet, client=None):
     if client is not None:  # the faces go to (or are read by) the cluster's workers
         from ..nmf import to_dask
 
-        A = to_dask(A, client=client)
+        A = to_dask(A)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # said below, in CLI words
         try:

@@ -25,6 +25,8 @@ here (and in :mod:`._dask_parts`, :mod:`._dask_worker`), inside the functions th
 
 from __future__ import annotations
 
+import uuid
+
 import numpy as np
 
 from ._blocks import BLOCK, Columns, is_dask
@@ -75,9 +77,9 @@ def _read_memmap(filename, offset, shape, dtype, order, cols):
     return np.array(mm[:, cols])
 
 
-def to_dask(A, *, chunk=4 * BLOCK, client=None):
-    """A face matrix ``A`` (n_pixels, n_faces) as a Dask array whose chunks live on (or are
-    read by) the workers of a Dask cluster.
+def to_dask(A, *, chunk=4 * BLOCK):
+    """A face matrix ``A`` (n_pixels, n_faces) as a Dask array whose chunks the workers of a
+    Dask cluster read (or get), and get again if a worker is lost.
 
     Parameters
     ----------
@@ -85,13 +87,13 @@ def to_dask(A, *, chunk=4 * BLOCK, client=None):
         A Dask array (returned as it is); a memory-mapped ``.npy``
         (``numpy.load(path, mmap_mode="r")``: each chunk is read from the file by the worker
         that computes it, so the file must be where the workers can read it); a zarr array
-        (read by the workers, ``dask.array.from_zarr``); an in-memory array (its chunks are
-        sent to the workers once, with ``Client.scatter``).
+        (``dask.array.from_zarr``) or another array-like that pickles by reference, such as
+        a face store's ``StoreArray`` (read by the workers); an in-memory array (each chunk
+        goes to a worker through the scheduler when a fit needs it, and again if its worker
+        is lost: the array stays here).
     chunk : int
         Faces per chunk (columns); a multiple of 2048 keeps the chunks on the blocks of a
         fit.
-    client : distributed.Client, optional
-        Where in-memory data goes; default the active Client.
 
     Returns
     -------
@@ -117,13 +119,12 @@ def to_dask(A, *, chunk=4 * BLOCK, client=None):
     if type(A).__module__.startswith("zarr"):
         return da.from_zarr(A, chunks=(n, chunk))
     if isinstance(A, np.ndarray):
-        if client is None:
-            client = active_client()
-        if client is None:
-            raise ValueError("A: an in-memory array goes to the workers of a Dask cluster; "
-                             "start a distributed.Client first")
-        futures = client.scatter([np.ascontiguousarray(A[:, c]) for c in slices], hash=False)
-        blocks = [da.from_delayed(f, (n, c.stop - c.start), dtype=A.dtype)
-                  for f, c in zip(futures, slices)]
+        # Each chunk a literal of its own in the graph (a view here): computing a part
+        # sends only its chunks, and a lost part's faces can be sent again. Scattered
+        # chunks would live only on the workers: lost with a worker, for good.
+        name = f"faces-{uuid.uuid4().hex[:12]}"
+        blocks = [da.from_delayed(dask.delayed(A[:, c], name=f"{name}-{i}"),
+                                  (n, c.stop - c.start), dtype=A.dtype)
+                  for i, c in enumerate(slices)]
         return da.concatenate(blocks, axis=1)
     return da.from_array(A, chunks=(n, chunk))

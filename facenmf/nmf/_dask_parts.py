@@ -160,8 +160,10 @@ class DaskColumns(Columns):
             while queue and len(running) < limit:
                 i = queue.pop(0)
                 part = self.parts[i]
-                piece = self.client.compute(self.pieces[i], workers=[part.worker],
-                                            allow_other_workers=True)
+                with warnings.catch_warnings():  # the faces must travel, once
+                    warnings.filterwarnings("ignore", message="Sending large graph")
+                    piece = self.client.compute(self.pieces[i], workers=[part.worker],
+                                                allow_other_workers=True)
                 fut = self.client.submit(load_part, self.key, i, part.cols.start, piece,
                                          self.dtype.str, rebuild, workers=[part.worker],
                                          allow_other_workers=False, pure=False,
@@ -216,10 +218,10 @@ class DaskColumns(Columns):
             "rebuilt by projecting their faces onto the current basis"
         self.lost.append((dead, sorted(indices), "replayed" if self.rebuild is None
                           else "projected"))
+        last = self._load(indices, self.rebuild)
         now = ", ".join(sorted({self.parts[i].worker for i in indices}))
         warnings.warn(f"Dask worker {', '.join(dead)} lost during the fit; the weights of "
                       f"faces {faces} were {how} on {now}", WorkerLostWarning, stacklevel=2)
-        last = self._load(indices, self.rebuild)
         if self.rebuild is None:  # the init: replay the passes so far (all but this one)
             for applies, kernel, handle, each in self.log[:-1]:
                 for i in indices:
