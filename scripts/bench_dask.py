@@ -92,7 +92,7 @@ def main(argv=None):
     A = faces(args.shared, args.faces)
     mem_fit, mem = timed_fit(A, args.rank, args.iterations)
     with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                      host="127.0.0.1", dashboard_address=None) as cluster, \
+                      host="127.0.0.1", dashboard_address=":0") as cluster, \
             Client(cluster) as client:
         dask_fit, dsk = timed_fit(to_dask(A), args.rank, args.iterations)
         client.close()

@@ -57,7 +57,7 @@ def data():
 @pytest.fixture(scope="module")
 def client():
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None) as cluster, \
+                                  host="127.0.0.1", dashboard_address=":0") as cluster, \
             distributed.Client(cluster, set_as_default=False) as c:
         c.wait_for_workers(2, timeout=60)
         yield c

@@ -58,7 +58,7 @@ def cluster_client(args):
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
             cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                   host="127.0.0.1", dashboard_address=None,
+                                   host="127.0.0.1", dashboard_address=":0",
                                    memory_limit=0, silence_logs=logging.ERROR)
         except Exception as exc:  # noqa: BLE001 - any failure to start, in one line
             raise ValueError(f"--workers: could not start a local Dask cluster of {n} "
