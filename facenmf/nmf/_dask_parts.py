@@ -272,8 +272,10 @@ class DaskColumns(Columns):
             alive, still = None, []
             for group in pending:
                 total, parts, indices, worker = group
-                if total.status == "finished":
+                if any(group is g for g in finished):
                     continue
+                if total.status == "finished":  # finished since: next time round
+                    still.append(group)
                 elif total.status == "error":
                     for i, f in parts.items():
                         if f.status == "finished":

@@ -39,6 +39,10 @@ def load_part(fit, index, start, piece, dtype, rebuild):
     """Keep the faces ``piece`` of part ``index`` (first column ``start``) here, of the
     working ``dtype``, with new weights: empty, or ``rebuild[0](A, *rebuild[1:])``."""
     A = to_working(piece, np.dtype(dtype))
+    if A is piece or A.base is not None:
+        # Kept for the whole fit: an array of its own, not a view of the buffer the piece
+        # arrived in or of Dask's copy of it.
+        A = A.copy()
     w = Weights(A.shape[1]) if rebuild is None else rebuild[0](A, *rebuild[1:])
     _store(fit)[index] = _Part(A, w, start)
     return A.shape[1]
