@@ -129,6 +129,13 @@ def main(argv=None):
         f"One Dask iteration: **{ratio:.2f}x** the in-memory one. Same iterates: "
         f"`||W_dask - W_mem||_F / ||W_mem||_F` = **{w_diff:.1e}** after {mem_fit.n_iter} "
         f"iterations; largest difference of the per-iteration relative errors {e_diff:.1e}.",
+        "",
+        "Targets (issue 13): the same iterates, W to at most 1e-4 after 20 iterations in "
+        f"float64: {w_diff:.1e}, {'met' if w_diff <= 1e-4 else 'NOT met'}; one iteration at "
+        f"most 1.5x the in-memory one: {ratio:.2f}x, {'met' if ratio <= 1.5 else 'NOT met'}. "
+        "The time to iteration 1 holds the init and sending the in-memory faces through the "
+        "scheduler to the workers (a face store or a .npy file is read by the workers "
+        "instead).",
     ]
     report = "\n".join(lines)
     print(report)
