@@ -34,3 +34,19 @@ def orl_matrix():
     files = [ORL / f"s{i}" / f"{j}.pgm" for i in range(1, 41) for j in range(1, 11)]
     return np.stack([np.asarray(Image.open(f), dtype=np.float32).ravel() / 255 for f in files],
                     axis=1)
+
+
+def eight_bit_faces(m, n=96, rank=6, seed=0):
+    """Non-negative 8-bit data (n, m) and the same as floats in [0, 1]."""
+    A, _, _ = low_rank(n, m, rank, seed=seed)
+    A = A + 0.05 * np.random.default_rng(seed).random(A.shape)
+    A8 = np.round(A / A.max() * 255).astype(np.uint8)
+    return A8, A8.astype(np.float64) / 255
+
+
+def short_fit(A, **kw):
+    """facenmf.nmf for 12 iterations in float64 (rank 5, seed 0), the options overridable."""
+    import facenmf
+
+    kw = {"max_iter": 12, "tol": 0, "random_state": 0, "dtype": np.float64, **kw}
+    return facenmf.nmf(A, kw.pop("rank", 5), **kw)

@@ -3,27 +3,14 @@
 import numpy as np
 import pytest
 
-import facenmf
 from facenmf.nmf import _blocks
 from facenmf.nmf._hals import scaled_system, sweep, sweep_columns
 from facenmf.nmf._loss import gram
 
-from helpers import low_rank
+from helpers import eight_bit_faces as pixels
+from helpers import short_fit as fit
 
 BLOCK = _blocks.BLOCK
-
-
-def pixels(m, n=96, rank=6, seed=0):
-    """Non-negative 8-bit data (n, m) and the same as floats in [0, 1]."""
-    A, _, _ = low_rank(n, m, rank, seed=seed)
-    A = A + 0.05 * np.random.default_rng(seed).random(A.shape)
-    A8 = np.round(A / A.max() * 255).astype(np.uint8)
-    return A8, A8.astype(np.float64) / 255
-
-
-def fit(A, **kw):
-    kw = {"max_iter": 12, "tol": 0, "random_state": 0, "dtype": np.float64, **kw}
-    return facenmf.nmf(A, kw.pop("rank", 5), **kw)
 
 
 @pytest.fixture(scope="module")
