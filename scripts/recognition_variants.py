@@ -142,9 +142,10 @@ def grid(faces, n_splits):
     for metric in METRICS:
         lines += [f"snmf, {metric} metric, mean over {len(GRID_SEEDS) * n_splits} splits "
                   f"(seeds {GRID_SEEDS[0]}-{GRID_SEEDS[-1]}); PCA on the same splits: "
-                  f"{100 * np.mean(pca[metric]):.2f}%. Rows: identity weight (the CLI uses "
-                  f"{recognition.IDENTITY_WEIGHT:g}); columns: ridge strength (the CLI uses "
-                  f"{recognition.RIDGE:g}).", "",
+                  f"{100 * np.mean(pca[metric]):.2f}%. Rows: identity weight; columns: ridge "
+                  "strength (a diagnostic on probes: nothing is chosen from it; the plain "
+                  "defaults are weight 1 and ridge 0, and `recognize --tune` chooses both "
+                  "on each split's gallery).", "",
                   "| weight | " + " | ".join(f"ridge {r:g}" for r in GRID_RIDGES) + " |",
                   "|---:|" + "---:|" * len(GRID_RIDGES)]
         for weight in GRID_WEIGHTS:

@@ -110,3 +110,33 @@ def test_bench_dask_tiny(tmp_path):
                   r.stdout)
     assert w and float(w.group(1)) < 1e-10, r.stdout
     assert list(tmp_path.iterdir()) == []
+
+
+def test_recognition_databases_on_a_tiny_folder(tmp_path):
+    """The cross-database benchmark at its smallest: one folder of 5 people x 4 faces, one
+    split, one occlusion; the table, the targets and the JSON of every result."""
+    import json
+
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:12, :10]
+    for person in range(5):
+        base = sum(np.exp(-((yy - rng.uniform(2, 10)) ** 2 + (xx - rng.uniform(2, 8)) ** 2)
+                          / 6.0) for _ in range(3))
+        (tmp_path / "faces" / f"s{person}").mkdir(parents=True)
+        for i in range(4):
+            face = base / base.max() * rng.uniform(0.7, 1) + 0.05 * rng.random((12, 10))
+            Image.fromarray(np.uint8(255 * np.clip(face, 0, 1))).save(
+                tmp_path / "faces" / f"s{person}" / f"{i}.png")
+    r = run("recognition_databases.py", "--only", "tiny", "--database",
+            f"tiny={tmp_path / 'faces'}:train=2,rank=3,splits=1", "--conditions", "block:0.25",
+            "--pca-ranks", "2", "--json", "all.json", cwd=tmp_path, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "| tiny | clean | **" in r.stdout and "| tiny | block:0.25 | **" in r.stdout
+    assert "- tiny, clean: tuned NMF" in r.stdout and "- tiny, block:0.25: tuned NMF" in r.stdout
+    (db,) = json.loads((tmp_path / "all.json").read_text())
+    tuned = [x for x in db["results"] if x["method"] == "tuned"]
+    assert len(tuned) == 2 and all(len(x["chosen"]) == 1 for x in tuned)
+    assert set(db["pca_ranks"]) == {"2"}

@@ -136,6 +136,13 @@ def build_parser():
                    "(repeatable)")
     p.add_argument("--mask", choices=["unknown", "known"], default="unknown",
                    help="whether the occluded pixels are known to the recognizer")
+    p.add_argument("--tune", action="store_true",
+                   help="on every split, choose the NMF method, the metric and their settings "
+                   "(rank too, with --tune-ranks) by leave-one-out cross-validation inside "
+                   "that split's gallery, never its probes; adds the tuned NMF pipeline and "
+                   "baselines to the results, with the settings chosen per split")
+    p.add_argument("--tune-ranks", type=integer(low=1), nargs="+", metavar="R",
+                   help="with --tune: the ranks to choose among (default: --rank)")
     p.add_argument("--seed", type=integer(low=0), default=0)
     p.add_argument("--figures", type=Path, help="also draw the results and sample probes "
                    "in this folder (created if missing)")

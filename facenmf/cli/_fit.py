@@ -153,6 +153,11 @@ def cmd_demo(args, parser):
 def cmd_recognize(args, parser):
     from .. import view
 
+    if args.tune_ranks and not args.tune:
+        raise ValueError("--tune-ranks: only with --tune")
+    tune = False
+    if args.tune:
+        tune = {"rank": tuple(dict.fromkeys(args.tune_ranks))} if args.tune_ranks else True
     figures = {}
     if args.figures:
         out = check_output(args.figures, "--figures", folder=True)
@@ -173,6 +178,7 @@ def cmd_recognize(args, parser):
     methods = recognition.METHODS if "all" in chosen else tuple(dict.fromkeys(chosen))
     conditions = tuple(args.occlusion or ())
     ranks = list(dict.fromkeys(args.rank))
+
     bars = []  # made at the first fold, so that a bad argument prints no empty bar
 
     def progress(done, total):  # one bar over the folds of every rank
@@ -185,7 +191,7 @@ def cmd_recognize(args, parser):
             faces, rank=rank, methods=methods, metrics=metrics, k=args.k,
             protocol=args.protocol,
             train_per_identity=args.train_per_identity, n_splits=args.splits,
-            random_state=args.seed, conditions=conditions, mask=args.mask,
+            random_state=args.seed, conditions=conditions, mask=args.mask, tune=tune,
             nmf_options={"random_state": args.seed}, progress=progress)
             for rank in ranks]
     finally:
@@ -216,6 +222,9 @@ def cmd_recognize(args, parser):
           + f", {sum(rep.seconds['total'] for rep in reports):.1f} s")
     for rank, rep in zip(ranks, reports):
         print(f"\nrank {rank}\n{rep.table()}")
+        if tune:
+            print(f"\nsettings chosen on each split's gallery (rank {rank})\n"
+                  f"{rep.chosen_table()}")
     for name, path in figures.items():
         print(f"{name}: {path}")
     return 0

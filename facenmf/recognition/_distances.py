@@ -6,15 +6,12 @@ import numpy as np
 
 from .. import _validation as v
 
-__all__ = ["METRICS", "DEFAULT_METRICS", "WHITENING_SHRINKAGE", "nearest_neighbours",
-           "whitened_distances", "distances", "vote"]
+__all__ = ["METRICS", "DEFAULT_METRICS", "nearest_neighbours", "whitened_distances",
+           "whitened_many", "ledoit_wolf_shrinkage", "distances", "vote"]
 
 METRICS = ("euclidean", "cosine", "l1", "whitened")
 #: The metrics reported unless told otherwise: the classic one and the learned one.
 DEFAULT_METRICS = ("cosine", "whitened")
-
-#: Shrinkage of the within-identity covariance in the "whitened" metric.
-WHITENING_SHRINKAGE = 0.1
 
 _CDIST = {"euclidean": "euclidean", "cosine": "cosine", "l1": "cityblock"}
 
@@ -50,7 +47,35 @@ def nearest_neighbours(gallery, labels, probes, *, metric="cosine", k=1):
     return vote(distances(gallery, probes, metric, labels), labels, k)
 
 
-def whitened_distances(gallery, labels, probes, *, shrinkage=WHITENING_SHRINKAGE):
+def ledoit_wolf_shrinkage(Z):
+    """Ledoit & Wolf's estimate of the best shrinkage of the covariance ``S = Z Zᵀ / n``
+    of the columns of ``Z`` (d, n), already centred, towards ``tr(S)/d I``.
+
+    The intensity minimizing the expected squared Frobenius error of
+    ``(1 - s) S + s tr(S)/d I``, estimated from the data: ``s = min(1, b² / d²)`` with
+    ``d² = ||S - mu I||² / d`` and ``b² = sum_k ||z_k z_kᵀ - S||² / (n² d)``. Computed from
+    the ``n x n`` Gram matrix (``||S||² = ||ZᵀZ||² / n²``,
+    ``sum_k ||z_k z_kᵀ - S||² = sum_k ||z_k||⁴ - n ||S||²``): nothing of size ``d x d``.
+
+    References
+    ----------
+    O. Ledoit and M. Wolf, "A well-conditioned estimator for large-dimensional covariance
+    matrices", Journal of Multivariate Analysis 88(2), 365-411, 2004.
+    doi:10.1016/S0047-259X(03)00096-4
+    """
+    d, n = Z.shape
+    K = Z.T @ Z
+    sq = np.diagonal(K)  # ||z_k||²
+    mu = sq.sum() / (n * d)
+    S2 = float(np.sum(K * K)) / n**2  # ||S||_F²
+    delta2 = (S2 - 2 * mu * sq.sum() / n + mu**2 * d) / d  # ||S - mu I||² / d
+    beta2 = max(0.0, float(np.sum(sq**2)) - n * S2) / (n**2 * d)
+    if delta2 <= 0:
+        return 1.0
+    return float(min(1.0, beta2 / delta2))
+
+
+def whitened_distances(gallery, labels, probes, *, shrinkage="auto"):
     """Cosine distances after whitening by the gallery's within-identity covariance.
 
     Features are centred on the gallery mean, divided by their within-identity standard
@@ -68,16 +93,25 @@ def whitened_distances(gallery, labels, probes, *, shrinkage=WHITENING_SHRINKAGE
     gallery : array_like of shape (n_features, n_gallery)
     labels : array_like of shape (n_gallery,)
     probes : array_like of shape (n_features, n_probes)
-    shrinkage : float
-        In (0, 1]; the default, 0.1, was chosen on ORL, where anything from 0.02 to 0.2
-        gives the same accuracy.
+    shrinkage : float or "auto"
+        In (0, 1]; ``"auto"`` (the default) estimates it from the gallery by Ledoit &
+        Wolf's formula (:func:`ledoit_wolf_shrinkage`, of the within-identity deviations
+        after the division by their standard deviations), at least 1e-3 so that ``R``
+        stays invertible.
 
     Returns
     -------
     ndarray of shape (n_gallery, n_probes)
         ``1 - cos`` of the whitened features, in [0, 2].
     """
-    shrinkage = v.check_number("shrinkage", shrinkage, low=0, low_inclusive=False, high=1)
+    if not (isinstance(shrinkage, str) and shrinkage == "auto"):
+        shrinkage = v.check_number("shrinkage", shrinkage, low=0, low_inclusive=False, high=1)
+    return whitened_many(gallery, labels, probes, (shrinkage,))[0]
+
+
+def whitened_many(gallery, labels, probes, shrinkages):
+    """:func:`whitened_distances` at each of ``shrinkages`` (checked by the caller), from one
+    decomposition of the gallery: a list of arrays (n_gallery, n_probes)."""
     G = np.asarray(gallery, dtype=np.float64)
     P = np.asarray(probes, dtype=np.float64)
     labels = np.asarray(labels)
@@ -99,30 +133,32 @@ def whitened_distances(gallery, labels, probes, *, shrinkage=WHITENING_SHRINKAGE
     G, P, Z = G / sd[:, None], P / sd[:, None], Z / sd[:, None]
     # S = Z Zᵀ / n = U diag(s²/n) Uᵀ; shrunk: U diag(lam) Uᵀ + c (I - U Uᵀ).
     U, sv, _ = np.linalg.svd(Z, full_matrices=False)
-    c = shrinkage * np.sum(sv**2) / (n * d)
-    if c <= 0:  # no within-identity variation (one gallery face each): plain cosine
-        c = 1.0
-    lam = (1 - shrinkage) * sv**2 / n + c
-    # <f(a), f(b)> = aᵀb / c + (Uᵀa)ᵀ diag(1/lam - 1/c) (Uᵀb), with f = S^(-1/2).
-    scale = 1 / lam - 1 / c
     UG, UP = U.T @ G, U.T @ P
+    GP = G.T @ P
+    sqG, sqP = np.einsum("ij,ij->j", G, G), np.einsum("ij,ij->j", P, P)
+    out = []
+    for shrinkage in shrinkages:
+        if isinstance(shrinkage, str):
+            shrinkage = max(1e-3, ledoit_wolf_shrinkage(Z))
+        c = shrinkage * np.sum(sv**2) / (n * d)
+        if c <= 0:  # no within-identity variation (one gallery face each): plain cosine
+            c = 1.0
+        lam = (1 - shrinkage) * sv**2 / n + c
+        # <f(a), f(b)> = aᵀb / c + (Uᵀa)ᵀ diag(1/lam - 1/c) (Uᵀb), with f = S^(-1/2).
+        scale = (1 / lam - 1 / c)[:, None]
+        inner = GP / c + (UG * scale).T @ UP
+        norms = np.sqrt(np.maximum(sqG / c + np.einsum("ij,ij->j", UG * scale, UG), 0))[:, None] \
+            * np.sqrt(np.maximum(sqP / c + np.einsum("ij,ij->j", UP * scale, UP), 0))[None, :]
+        cos = inner / np.maximum(norms, np.finfo(float).tiny)
+        out.append(1 - np.clip(cos, -1, 1))
+    return out
 
-    def gram(X, UX, Y, UY):
-        return X.T @ Y / c + (UX * scale[:, None]).T @ UY
 
-    def sq_norms(X, UX):
-        return np.einsum("ij,ij->j", X, X) / c + np.einsum("ij,ij->j", UX * scale[:, None], UX)
-
-    norms = np.sqrt(np.maximum(sq_norms(G, UG), 0))[:, None] * \
-        np.sqrt(np.maximum(sq_norms(P, UP), 0))[None, :]
-    cos = gram(G, UG, P, UP) / np.maximum(norms, np.finfo(float).tiny)
-    return 1 - np.clip(cos, -1, 1)
-
-
-def distances(gallery, probes, metric, labels):
-    """Distances ``(n_gallery, n_probes)`` between feature columns."""
+def distances(gallery, probes, metric, labels, shrinkage="auto"):
+    """Distances ``(n_gallery, n_probes)`` between feature columns (``shrinkage``: of the
+    whitened metric)."""
     if metric == "whitened":
-        return whitened_distances(gallery, labels, probes)
+        return whitened_distances(gallery, labels, probes, shrinkage=shrinkage)
     from scipy.spatial.distance import cdist
 
     return cdist(np.asarray(gallery, dtype=np.float64).T, np.asarray(probes, dtype=np.float64).T,

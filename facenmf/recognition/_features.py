@@ -18,43 +18,41 @@ from ..nmf import NMF, project_unchecked
 from ._distances import distances
 from ._robust import half_faces, robust_project
 
-__all__ = ["METHODS", "HALF_FACE_PENALTY", "IDENTITY_WEIGHT", "RIDGE", "FEATURES",
-           "ridge_project", "supervised_basis", "distance_sets", "BasisFeatures", "NMFFeatures",
-           "SNMFFeatures", "PCAFeatures", "RawFeatures"]
+__all__ = ["METHODS", "FEATURES", "ridge_project", "supervised_basis", "distance_sets",
+           "chosen_hypotheses",
+           "BasisFeatures", "NMFFeatures", "SNMFFeatures", "PCAFeatures", "RawFeatures"]
 
 #: "nmf": the basis of the training faces, exact projections. "snmf": supervised NMF — the
 #: basis of the training faces stacked over their one-hot identities (weight
-#: :data:`IDENTITY_WEIGHT`), so that the weights must tell people apart, with ridge
-#: projections (:data:`RIDGE`). "pca": eigenfaces. "raw": the pixels. :func:`evaluate` and
+#: ``identity_weight``), so that the weights must tell people apart, with ridge projections
+#: (strength ``ridge``). "pca": eigenfaces. "raw": the pixels. :func:`evaluate` and
 #: ``facenmf recognize`` run them all unless told otherwise.
 METHODS = ("nmf", "snmf", "pca", "raw")
-
-#: Unknown masks: a half-face description wins only if its nearest gallery face is this
-#: many times nearer than the robust projection's (the default of ``evaluate``'s
-#: ``half_face_penalty``). On ORL (10 splits) 1.5 lifts the scarf
-#: from 43% to 69% and moves the other conditions by half a point at most; 1.2 gives
-#: the scarf 74% but costs the random block 1.5 points.
-HALF_FACE_PENALTY = 1.5
-
-#: "snmf": weight of the one-hot identity rows, times the mean norm of a training face;
-#: chosen on ORL splits of seeds 1-3 (scripts/recognition_variants.py).
-IDENTITY_WEIGHT = 2.0
-#: "snmf": ridge penalty of the projections, ``mu = RIDGE ||W_v||² / rank`` over the rows
-#: of the face's unmasked pixels (``tr(WᵀW) / rank`` for a whole face). The basis images
-#: of a supervised fit are correlated; the penalty steadies their weights. Clean ORL
-#: probes, whitened metric: 0.3, 1 and 3 give 97.2-97.4% (mean over split seeds 1-5);
-#: cosine: 94% at 0.3, 89% at 1, 96% at 0.03 (seeds 0-3), where whitened falls to 96.3%.
-RIDGE = 0.3
 
 
 class BasisFeatures:
     """Features from a non-negative basis ``self.W`` (n_pixels, rank), set by the subclass
     with ``self.gallery``: clean and known-mask probes by :meth:`project`; unknown masks by
     the robust projection plus the four half-face hypotheses, each counted
-    ``half_face_penalty`` times (set by :func:`evaluate`, like ``image_shape``)."""
+    ``half_face_penalty`` times (set by :func:`evaluate`, like ``image_shape`` and
+    ``robust_keep``, the fraction of pixels the robust projection's first stage keeps)."""
 
     image_shape = None
-    half_face_penalty = HALF_FACE_PENALTY
+    half_face_penalty = 1.0
+    robust_keep = 0.7
+    #: Options of the basis (constructor arguments) and of the projections (attributes)
+    #: that inner cross-validation may choose (see :mod:`._tuning`).
+    basis_settings = ("rank",)
+    settings = ("half_face_penalty",)
+
+    def outliers(self, A):
+        """The robust projection's outlier masks of faces ``A`` on ``W``, remembered for
+        the last ``A`` (the settings that do not change ``W`` reuse them)."""
+        last = getattr(self, "_outliers", None)
+        if last is None or last[0] is not A or last[1] != self.robust_keep:
+            self._outliers = A, self.robust_keep, robust_project(
+                A, self.W, image_shape=self.image_shape, keep=self.robust_keep)
+        return self._outliers[2]
 
     def project(self, A, mask=None):
         """Weights (rank, n_faces) of faces ``A`` (n_pixels, n_faces) on ``W``, ignoring
@@ -63,7 +61,7 @@ class BasisFeatures:
 
     def _robust(self, A):
         """Weights of probes with unknown occlusions: projected without the outliers."""
-        return self.project(A, robust_project(A, self.W, image_shape=self.image_shape)[1])
+        return self.project(A, self.outliers(A)[1])
 
     def probes(self, A, mask, mask_mode):
         """The hypotheses ``[(features, penalty), ...]`` for probes ``A`` (n_pixels,
@@ -87,10 +85,10 @@ class NMFFeatures(BasisFeatures):
 
     def _robust(self, A):
         # robust_project's weights are already the projection without its outliers.
-        return robust_project(A, self.W, image_shape=self.image_shape)[0]
+        return self.outliers(A)[0]
 
 
-def ridge_project(A, W, mask=None, strength=RIDGE):
+def ridge_project(A, W, mask=None, strength=0.0):
     """Exact ``argmin_{h >= 0} ||a - W h||² + mu ||h||²`` over the unmasked pixels of each
     face, with ``mu = strength ||W_v||² / rank``, ``W_v`` the rows of ``W`` at the face's
     unmasked pixels (for a whole face, ``tr(WᵀW) / rank``): the penalty keeps its weight
@@ -99,6 +97,9 @@ def ridge_project(A, W, mask=None, strength=RIDGE):
     ``A`` (n_pixels, n_faces) and ``W`` (n_pixels, rank) are non-negative, finite and of
     one float dtype (not checked); ``mask`` is None or boolean of shape (n_pixels,) or
     (n_pixels, n_faces), True where a pixel is ignored. Returns ``H`` (rank, n_faces).
+    ``strength=inf`` gives the limit, rescaled: ``max(0, W_vᵀ a_v) rank / ||W_v||²``
+    (as ``mu`` grows the weights decouple; the scale of ``h`` only, not its direction,
+    depends on ``strength`` then).
     """
     sq = np.einsum("ij,ij->i", W, W, dtype=np.float64)  # each pixel's share of tr(WᵀW)
     if mask is None:
@@ -107,12 +108,17 @@ def ridge_project(A, W, mask=None, strength=RIDGE):
         energy = sq[~mask].sum()
     else:
         energy = sq.sum() - sq @ mask
+    if np.isinf(strength):
+        seen = A if mask is None else np.where(mask if mask.ndim == 2 else mask[:, None], 0, A)
+        scale = (W.shape[1] / np.maximum(energy, np.finfo(np.float64).tiny)).astype(W.dtype)
+        return np.maximum(W.T @ seen, 0) * scale
     return project_unchecked(A, W, mask, ridge=strength * energy / W.shape[1])
 
 
-def supervised_basis(train, labels, rank, options, weight=IDENTITY_WEIGHT):
+def supervised_basis(train, labels, rank, options, weight=1.0):
     """The pixel rows of the NMF basis of the training faces stacked over their one-hot
-    identities, those weighted by ``weight`` times the mean norm of a training face.
+    identities, those weighted by ``weight`` times the mean norm of a training face (so
+    that at ``weight=1`` a face's identity row weighs as much as its pixels).
 
     ``train`` (n_pixels, n_faces), ``labels`` (n_faces,), ``options`` the keyword arguments
     of :class:`facenmf.NMF`. Returns ``W`` of shape (n_pixels, rank).
@@ -123,15 +129,27 @@ def supervised_basis(train, labels, rank, options, weight=IDENTITY_WEIGHT):
 
 
 class SNMFFeatures(BasisFeatures):
-    """Method "snmf": supervised NMF (:func:`supervised_basis`) with ridge projections."""
+    """Method "snmf": supervised NMF (:func:`supervised_basis` with ``identity_weight``) with
+    ridge projections of strength ``ridge`` (an attribute: changing it re-projects the
+    gallery, not the basis)."""
 
-    def __init__(self, train, labels, rank, options):
-        self.W = supervised_basis(train, labels, rank, options)
-        self.gallery = self.project(train)
+    ridge = 0.0
+    basis_settings = ("rank", "identity_weight")
+    settings = ("half_face_penalty", "ridge")
+
+    def __init__(self, train, labels, rank, options, identity_weight=1.0):
+        self.W = supervised_basis(train, labels, rank, options, weight=identity_weight)
+        self.train, self._galleries = train, {}
+
+    @property
+    def gallery(self):
+        if self.ridge not in self._galleries:
+            self._galleries[self.ridge] = self.project(self.train)
+        return self._galleries[self.ridge]
 
     def project(self, A, mask=None):
-        """Ridge projections (:func:`ridge_project`, strength :data:`RIDGE`) on ``W``."""
-        return ridge_project(A, self.W, mask)
+        """Ridge projections (:func:`ridge_project`, strength ``ridge``) on ``W``."""
+        return ridge_project(A, self.W, mask, self.ridge)
 
 
 class PCAFeatures:
@@ -164,6 +182,8 @@ class PCAFeatures:
 class RawFeatures:
     """Method "raw": the pixels themselves."""
 
+    basis_settings = ()
+
     def __init__(self, train, labels, rank, options):
         self.gallery = train
 
@@ -171,27 +191,38 @@ class RawFeatures:
         return [(A, 1.0)]
 
 
-def distance_sets(method, features, hypotheses, mask, mask_mode, metrics, labels):
-    """``{metric: distances (n_gallery, n_probes)}`` for one method and probe set.
+def distance_sets(method, features, hypotheses, mask, mask_mode, metrics, labels,
+                  shrinkage="auto"):
+    """``{metric: distances (n_gallery, n_probes)}`` for one method and probe set
+    (``shrinkage``: of the whitened metric, see :func:`whitened_distances`).
 
     With several hypotheses ``[(features, penalty), ...]``, each probe is described by the
     hypothesis whose nearest gallery face by cosine distance, times its penalty, is
     nearest, whatever the metrics: the choice is made once (a whitened metric, learned on
     whole faces, would judge half faces too harshly).
     """
+    X = chosen_hypotheses(features, hypotheses, labels)
+    return _hypothesis_distances(method, features, X, mask, mask_mode, metrics, labels,
+                                 shrinkage)
+
+
+def chosen_hypotheses(features, hypotheses, labels):
+    """Each probe's features from the hypothesis whose nearest gallery face by cosine
+    distance, times its penalty, is nearest (see :func:`distance_sets`)."""
     X = hypotheses[0][0]
     if len(hypotheses) > 1:
         score = np.stack([pen * distances(features.gallery, Xh, "cosine", labels).min(axis=0)
                           for Xh, pen in hypotheses])
         best = np.argmin(score, axis=0)
         X = np.stack([Xh for Xh, _ in hypotheses])[best, :, np.arange(X.shape[1])].T
-    return _hypothesis_distances(method, features, X, mask, mask_mode, metrics, labels)
+    return X
 
 
-def _hypothesis_distances(method, features, probes, mask, mask_mode, metrics, labels):
+def _hypothesis_distances(method, features, probes, mask, mask_mode, metrics, labels,
+                          shrinkage):
     G, P = features.gallery, probes
     if not (method == "raw" and mask_mode == "known"):
-        return {m: distances(G, P, m, labels) for m in metrics}
+        return {m: distances(G, P, m, labels, shrinkage) for m in metrics}
     # Raw pixels with a known mask: compare only the pixels each probe shows (probes with
     # the same mask, e.g. sunglasses, in one go).
     out = {m: np.empty((G.shape[1], P.shape[1])) for m in metrics}
@@ -202,7 +233,8 @@ def _hypothesis_distances(method, features, probes, mask, mask_mode, metrics, la
         cols = np.flatnonzero(inverse == g)
         keep = ~mask[:, j0]
         for m in metrics:
-            out[m][:, cols] = distances(G[keep], P[np.ix_(keep, cols)], m, labels)
+            out[m][:, cols] = distances(G[keep], P[np.ix_(keep, cols)], m, labels,
+                                        shrinkage)
     return out
 
 

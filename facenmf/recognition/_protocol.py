@@ -9,8 +9,9 @@ import numpy as np
 
 from .. import _validation as v
 from ._distances import DEFAULT_METRICS, METRICS, vote
-from ._features import FEATURES, HALF_FACE_PENALTY, METHODS, distance_sets
+from ._features import METHODS, distance_sets
 from ._occlusions import occlude, parse_condition
+from ._tuning import build, check_grid, choose_settings, split_setting
 
 __all__ = ["RecognitionReport", "protocol_folds", "evaluate", "accuracy_vs_rank"]
 
@@ -54,6 +55,18 @@ class RecognitionReport:
             lines.append(f"| {r['method']} | {r['condition']} | {r['mask'] or '-'} | "
                          f"{r['metric']} | {r['k']} | {100 * r['mean']:.1f}% ± "
                          f"{100 * r['std']:.1f} | {r['splits']} |")
+        return "\n".join(lines)
+
+    def chosen_table(self):
+        """The settings chosen on each split's gallery (``tune``) as a markdown table: one
+        row per tuned result and split."""
+        lines = ["| method | condition | split | chosen | inner accuracy |",
+                 "|---|---|---:|---|---:|"]
+        for r in self.results:
+            for i, s in enumerate(r.get("chosen", ())):
+                shown = ", ".join(f"{k}={v}" for k, v in s.items() if k != "inner_accuracy")
+                lines.append(f"| {r['method']} | {r['condition']} | {i} | {shown} | "
+                             f"{100 * s['inner_accuracy']:.1f}% |")
         return "\n".join(lines)
 
     def to_json(self):
@@ -117,8 +130,10 @@ def _check_identities(labels, protocol, train_per_identity):
 
 def evaluate(faces, *, rank=49, methods=METHODS, metrics=DEFAULT_METRICS, k=1,
              protocol="split", train_per_identity=5, n_splits=10, random_state=0,
-             conditions=("clean",), mask="unknown", half_face_penalty=HALF_FACE_PENALTY,
-             nmf_options=None, progress=None):
+             conditions=("clean",), mask="unknown", identity_weight=1.0, ridge=0.0,
+             half_face_penalty=1.0, robust_keep=0.7, shrinkage="auto", tune=False,
+             folds=None, nmf_options=None,
+             progress=None):
     """Identify faces by nearest neighbour with NMF, PCA and raw pixels on the same splits.
 
     Parameters
@@ -146,10 +161,38 @@ def evaluate(faces, *, rank=49, methods=METHODS, metrics=DEFAULT_METRICS, k=1,
         Unknown: NMF describes each probe by its robust projection or, if that lies
         clearly farther from the gallery, by the projection of one half of the face (see
         the module's description); the baselines use every pixel.
+    identity_weight : float
+        "snmf": weight of the one-hot identity rows stacked under the training faces, in
+        units of the mean norm of a training face (1: an identity row weighs as much as
+        the face's pixels).
+    ridge : float
+        "snmf": strength of the ridge penalty of its projections (see
+        :func:`ridge_project`; 0: exact non-negative least squares; ``inf``: the limit,
+        ``max(0, Wᵀa)`` rescaled).
     half_face_penalty : float
         Unknown masks, "nmf" and "snmf": a half-face description replaces the robust
         projection only if its nearest gallery face is this many times nearer (> 0;
-        ``numpy.inf``: never). Default :data:`HALF_FACE_PENALTY`.
+        ``numpy.inf``: never; 1: whichever is nearer).
+    robust_keep : float
+        Unknown masks: the fraction of pixels the first stage of the robust projection
+        keeps (``keep`` of :func:`facenmf.robust_project`; 0.7: occlusions of up to 30% of
+        the face are trimmed before its threshold stage lets the outliers grow).
+    shrinkage : float or "auto"
+        Of the whitened metric (see :func:`whitened_distances`): "auto" estimates it from
+        each gallery (Ledoit & Wolf).
+    tune : bool or dict
+        True: on every split, choose the settings above, the rank, the metric and the NMF
+        method by cross-validation inside that split's gallery (leave-one-out over each
+        identity's gallery faces; occluded inner probes for occluded conditions; never
+        the split's probes), over the grid :data:`GRID`; a dict replaces grid entries
+        (``{"rank": (25, 49, 81)}``). Adds, per condition, the result of the NMF pipeline
+        (``method`` ``"tuned"``: the best of the NMF methods in ``methods``) and of each
+        baseline (``metric`` ``"tuned"``), each with the settings ``chosen`` per split.
+        The plain results keep the settings given.
+    folds : sequence of (train, test), optional
+        A protocol of your own: index arrays into ``faces`` of each fold's gallery and
+        probes (disjoint); ``protocol``, ``train_per_identity`` and ``n_splits`` are then
+        not used.
     nmf_options : dict, optional
         Extra arguments of :class:`facenmf.NMF` (solver, max_iter, random_state, ...).
     progress : callable, optional
@@ -171,7 +214,8 @@ def evaluate(faces, *, rank=49, methods=METHODS, metrics=DEFAULT_METRICS, k=1,
     v.check_choice("protocol", protocol, ("split", "leave-one-out"))
     train_per_identity = v.check_int("train_per_identity", train_per_identity, low=1)
     # The data before any setting that depends on it (rank): one identity would score 100%.
-    _check_identities(faces.labels, protocol, train_per_identity)
+    if folds is None:
+        _check_identities(faces.labels, protocol, train_per_identity)
     methods = tuple(methods)
     for m in methods:
         v.check_choice("methods", m, METHODS)
@@ -181,6 +225,12 @@ def evaluate(faces, *, rank=49, methods=METHODS, metrics=DEFAULT_METRICS, k=1,
     v.check_choice("mask", mask, ("unknown", "known"))
     half_face_penalty = v.check_number("half_face_penalty", half_face_penalty, low=0,
                                        low_inclusive=False, allow_inf=True)
+    identity_weight = v.check_number("identity_weight", identity_weight, low=0,
+                                     low_inclusive=False)
+    ridge = v.check_number("ridge", ridge, low=0, allow_inf=True)
+    robust_keep = v.check_fraction("robust_keep", robust_keep)
+    if not (isinstance(shrinkage, str) and shrinkage == "auto"):
+        shrinkage = v.check_number("shrinkage", shrinkage, low=0, low_inclusive=False, high=1)
     conditions = ("clean",) + tuple(c for c in conditions if c != "clean")
     for c in conditions:
         parse_condition(c)
@@ -194,14 +244,31 @@ def evaluate(faces, *, rank=49, methods=METHODS, metrics=DEFAULT_METRICS, k=1,
         int(np.random.default_rng(random_state).integers(2**31))
     A = np.asarray(faces.A, dtype=np.float32)
     labels = np.asarray(faces.labels)
-    folds = list(protocol_folds(faces, protocol, train_per_identity, n_splits, seed))
+    custom = folds is not None
+    if not custom:
+        folds = list(protocol_folds(faces, protocol, train_per_identity, n_splits, seed))
+    else:
+        folds = [_check_fold(i, fold, A.shape[1]) for i, fold in enumerate(folds)]
+        if not folds:
+            raise ValueError("folds: expected at least one (train, test) pair, got none")
     rank = v.check_int("rank", rank, low=1)
+    grid = None
+    if tune is not False:
+        grid = check_grid(tune, rank, metrics)
+        if not custom and protocol == "split" and train_per_identity < 2:
+            raise ValueError("tune: inner cross-validation needs at least 2 gallery faces of "
+                             f"each identity, got train_per_identity={train_per_identity}")
     n_train = min(len(t) for t, _ in folds)
-    if rank > min(A.shape[0], n_train):
-        raise ValueError(f"rank: expected at most {min(A.shape[0], n_train)} (the "
-                         + (f"{n_train} training faces of a fold" if n_train <= A.shape[0]
-                            else f"{A.shape[0]} pixels of a face") + f"), got {rank}")
-    acc = {}
+    # Tuning fits on the inner galleries: one face of each identity fewer.
+    n_fit = n_train - (np.unique(labels).size if grid is not None else 0)
+    where = "an inner fold" if grid is not None else "a fold"
+    what = (f"{n_fit} training faces of {where}" if n_fit <= A.shape[0]
+            else f"{A.shape[0]} pixels of a face")
+    for r, name in [(rank, "rank")] + [(r, "tune rank") for r in (grid or {}).get("rank", ())]:
+        if r > min(A.shape[0], n_fit):
+            raise ValueError(f"{name}: expected at most {min(A.shape[0], n_fit)} (the {what}), "
+                             f"got {r}")
+    acc, chosen = {}, {}
     seconds = {m: 0.0 for m in methods}
     examples = {}
     start = time.perf_counter()
@@ -221,17 +288,34 @@ def evaluate(faces, *, rank=49, methods=METHODS, metrics=DEFAULT_METRICS, k=1,
                      for c in conditions}
             examples.update(probe_index=test, metric=metrics[0],
                             conditions=list(shown.values()))
+        built = {}  # (method, basis options) -> its features of this split's gallery
+
+        def features(method, basis):
+            key = (method, tuple(sorted(basis.items())))
+            if key not in built:
+                t = time.perf_counter()
+                feats = build(method, A[:, train], gal_labels, basis, rank, options)
+                feats.image_shape, feats.robust_keep = faces.image_shape, robust_keep
+                built[key] = feats
+                seconds[method] += time.perf_counter() - t
+            return built[key]
+
+        def score(method, feats, metrics_, P, M, mode, shrinkage_=shrinkage):
+            X = feats.probes(P, M, mode)
+            dists = distance_sets(method, feats, X, M, mode, metrics_, gal_labels,
+                                  shrinkage_)
+            return {m: vote(dists[m], gal_labels, k) for m in metrics_}
+
         for method in methods:
+            basis, _ = split_setting({"method": method, "rank": rank,
+                                      "identity_weight": identity_weight})
+            feats = features(method, basis)
             t = time.perf_counter()
-            feats = FEATURES[method](A[:, train], gal_labels, rank, options)
-            feats.image_shape = faces.image_shape
-            feats.half_face_penalty = half_face_penalty
+            feats.ridge, feats.half_face_penalty = ridge, half_face_penalty
             for c, (P, M) in probes.items():
                 mode = None if c == "clean" else mask
-                X = feats.probes(P, M, mode)
-                dists = distance_sets(method, feats, X, M, mode, metrics, gal_labels)
-                for metric in metrics:
-                    predicted, nearest = vote(dists[metric], gal_labels, k)
+                for metric, (predicted, nearest) in score(method, feats, metrics, P, M,
+                                                          mode).items():
                     acc.setdefault((method, c, mode, metric), []).append(
                         float(np.mean(predicted == probe_labels)))
                     if f == 0 and metric == metrics[0]:
@@ -239,20 +323,58 @@ def evaluate(faces, *, rank=49, methods=METHODS, metrics=DEFAULT_METRICS, k=1,
                         ex["nearest"][method] = train[nearest]
                         ex["correct"][method] = predicted == probe_labels
             seconds[method] += time.perf_counter() - t
+        if grid is not None:
+            t = time.perf_counter()
+            picked = choose_settings(A[:, train], gal_labels, faces.image_shape,
+                                     methods=methods, conditions=conditions, mask=mask, k=k,
+                                     grid=grid, options=options, robust_keep=robust_keep,
+                                     seed=seed + f)
+            for (family, c), (setting, inner) in picked.items():
+                P, M = probes[c]
+                mode = None if c == "clean" else mask
+                method = setting["method"]
+                basis, projection = split_setting(setting)
+                feats = features(method, basis)
+                feats.ridge, feats.half_face_penalty = ridge, half_face_penalty
+                for name, value in projection.items():
+                    setattr(feats, name, value)
+                predicted, _ = score(method, feats, (setting["metric"],), P, M, mode,
+                                     setting.get("shrinkage", shrinkage))[setting["metric"]]
+                key = ("tuned" if family == "nmf" else family, c, mode, "tuned")
+                acc.setdefault(key, []).append(float(np.mean(predicted == probe_labels)))
+                chosen.setdefault(key, []).append({**setting, "inner_accuracy": inner})
+            seconds["tuning"] = seconds.get("tuning", 0.0) + time.perf_counter() - t
         if progress is not None:
             progress(f + 1, len(folds))
     seconds["total"] = time.perf_counter() - start
     results = [{"method": method, "condition": c, "mask": mode, "metric": metric, "k": k,
                 "rank": rank, "mean": float(np.mean(a)), "std": float(np.std(a)),
-                "splits": len(a), "accuracies": a}
-               for (method, c, mode, metric), a in acc.items()]
-    proto = {"name": protocol, "train_per_identity": train_per_identity if protocol == "split"
+                "splits": len(a), "accuracies": a,
+                **({"chosen": chosen[key]} if key in chosen else {})}
+               for key, a in acc.items() for (method, c, mode, metric) in [key]]
+    proto = {"name": "custom" if custom else protocol,
+             "train_per_identity": train_per_identity if protocol == "split" and not custom
              else None, "splits": len(folds), "random_state": random_state,
              "n_faces": int(A.shape[1]), "n_identities": int(np.unique(labels).size),
              "image_shape": list(faces.image_shape)}
     return RecognitionReport(results=results, protocol=proto, rank=rank,
                              seconds={m: round(s, 3) for m, s in seconds.items()},
                              examples=examples)
+
+
+def _check_fold(i, fold, n_faces):
+    """A fold of ``evaluate(folds=...)`` as two index arrays, checked."""
+    try:
+        train, test = fold
+    except (TypeError, ValueError):
+        raise ValueError(f"folds[{i}]: expected a (train, test) pair of index arrays") from None
+    train = v.check_indices(f"folds[{i}] train", train, n_faces)
+    test = v.check_indices(f"folds[{i}] test", test, n_faces)
+    if train.size == 0 or test.size == 0:
+        raise ValueError(f"folds[{i}]: the gallery and the probes must both be non-empty")
+    if np.intersect1d(train, test).size:
+        raise ValueError(f"folds[{i}]: a face is both in the gallery and a probe")
+    return train, test
 
 
 def accuracy_vs_rank(faces, ranks, **kwargs):

@@ -8,7 +8,7 @@ Every function returns a :class:`matplotlib.figure.Figure` built directly (not t
 shape ``(rank, n_faces)`` the weights, ``A ≈ W @ H``; ``image_shape`` is
 ``(height, width)``. ``import facenmf`` does not import this module (nor matplotlib): use
 ``from facenmf import view``. One module per subject (basis, faces, convergence, compare,
-experiments, rate_distortion); the bases compared are fitted by :mod:`facenmf.baselines`.
+experiments, databases, rate_distortion); the bases compared are fitted by :mod:`facenmf.baselines`.
 
 Examples
 --------
@@ -23,6 +23,7 @@ Examples
 from .basis import basis_montage, usage_order
 from .compare import compare_methods
 from .convergence import convergence
+from .databases import database_results
 from .experiments import accuracy_vs_rank, nearest_faces, recognition_results
 from .faces import parts, reconstructions
 from .rate_distortion import rate_distortion
@@ -38,6 +39,7 @@ __all__ = [
     "basis_montage",
     "compare_methods",
     "convergence",
+    "database_results",
     "hoyer_sparseness",
     "human",
     "method_bases",
