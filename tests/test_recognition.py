@@ -448,13 +448,21 @@ def test_recognize_cli_json_schema(tmp_path, identities):
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
-    assert len(doc["results"]) == len(recognition.METHODS) * 2 * 2
+    plain = [res for res in doc["results"] if res["metric"] != "tuned"]
+    tuned = [res for res in doc["results"] if res["metric"] == "tuned"]
+    assert len(plain) == len(recognition.METHODS) * 2 * 2
+    # Tuned by default: the NMF pipeline and each baseline, per condition.
+    assert sorted((res["method"], res["condition"]) for res in tuned) == sorted(
+        (m, c) for m in ("tuned", "pca", "raw") for c in ("clean", "block:0.25"))
     for res in doc["results"]:
-        assert res["method"] in ("nmf", "snmf", "pca", "raw")
+        assert res["method"] in ("nmf", "snmf", "pca", "raw", "tuned")
         assert res["condition"] in ("clean", "block:0.25")
         assert res["mask"] == (None if res["condition"] == "clean" else "unknown")
-        assert res["metric"] in ("cosine", "l1") and 0 <= res["mean"] <= 1
+        assert res["metric"] in ("cosine", "l1", "tuned") and 0 <= res["mean"] <= 1
         assert res["std"] >= 0 and res["splits"] == 2
+    for res in tuned:
+        assert len(res["chosen"]) == 2 and all(s["metric"] in ("cosine", "l1")
+                                               for s in res["chosen"])
     assert doc["rank"] == 8 and doc["ranks"] == [8] and doc["protocol"]["splits"] == 2
     assert all(res["rank"] == 8 for res in doc["results"])
     for path in doc["figures"].values():
@@ -463,6 +471,7 @@ def test_recognize_cli_json_schema(tmp_path, identities):
     # Several ranks: every result carries its rank, plus a figure of accuracy against rank.
     r = subprocess.run([sys.executable, "-m", "facenmf.cli", "recognize", str(tmp_path / "faces"),
                         "--rank", "4", "8", "--splits", "2", "--method", "nmf", "--json",
+                        "--no-tune",
                         "--figures", str(tmp_path / "fig2")],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr

@@ -154,7 +154,7 @@ def cmd_recognize(args, parser):
     from .. import view
 
     if args.tune_ranks and not args.tune:
-        raise ValueError("--tune-ranks: only with --tune")
+        raise ValueError("--tune-ranks: not allowed with --no-tune")
     tune = False
     if args.tune:
         tune = {"rank": tuple(dict.fromkeys(args.tune_ranks))} if args.tune_ranks else True
