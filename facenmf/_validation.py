@@ -204,7 +204,8 @@ def check_dtype(name: str, value) -> np.dtype:
     return dtype
 
 
-def check_nonnegative_matrix(name: str, value, dtype, *, shape=None, copy=False) -> np.ndarray:
+def check_nonnegative_matrix(name: str, value, dtype, *, shape=None, copy=False,
+                             sparse=False) -> np.ndarray:
     """Return ``value`` as a 2-D array of ``dtype`` with finite, non-negative entries.
 
     Parameters
@@ -219,9 +220,16 @@ def check_nonnegative_matrix(name: str, value, dtype, *, shape=None, copy=False)
         Expected shape; ``None`` entries are not checked.
     copy : bool
         Always return a new array (the caller will modify it in place).
+    sparse : bool
+        Accept a ``scipy.sparse`` matrix or array, returned as a canonical CSC matrix (or
+        array) of ``dtype``, checked through its stored entries (never densified); False:
+        a sparse value is refused (TypeError).
     """
     if hasattr(value, "toarray") and hasattr(value, "nnz"):
-        raise TypeError(f"{name}: sparse matrices are not supported; pass {name}.toarray()")
+        if not sparse:
+            raise TypeError(f"{name}: sparse matrices are not supported here; pass "
+                            f"{name}.toarray()")
+        return _check_sparse(name, value, dtype, shape)
     if isinstance(value, (str, bytes)) or value is None:
         raise TypeError(f"{name}: expected a 2-D array of numbers, got {_type_name(value)}")
     arr = np.asarray(value)
@@ -231,13 +239,7 @@ def check_nonnegative_matrix(name: str, value, dtype, *, shape=None, copy=False)
         raise ValueError(f"{name}: expected a 2-D array, got {arr.ndim}-D with shape {arr.shape}")
     if arr.size == 0:
         raise ValueError(f"{name}: expected a non-empty array, got shape {arr.shape}")
-    if shape is not None:
-        for axis, (want, got) in enumerate(zip(shape, arr.shape)):
-            if want is not None and want != got:
-                want_text = ", ".join("*" if s is None else str(s) for s in shape)
-                raise ValueError(
-                    f"{name}: expected shape ({want_text}), got {arr.shape} (axis {axis} differs)"
-                )
+    _check_shape(name, arr.shape, shape)
     arr = np.array(arr, dtype=dtype, copy=True) if copy else np.asarray(arr, dtype=dtype)
     if arr.dtype.kind == "f":
         finite = np.isfinite(arr)
@@ -254,6 +256,45 @@ def check_nonnegative_matrix(name: str, value, dtype, *, shape=None, copy=False)
             f"(smallest {float(low):.4g})"
         )
     return arr
+
+
+def _check_shape(name, got, shape):
+    if shape is None:
+        return
+    for axis, (want, have) in enumerate(zip(shape, got)):
+        if want is not None and want != have:
+            want_text = ", ".join("*" if s is None else str(s) for s in shape)
+            raise ValueError(f"{name}: expected shape ({want_text}), got {got} (axis {axis} "
+                             "differs)")
+
+
+def _check_sparse(name, value, dtype, shape):
+    """A ``scipy.sparse`` value as canonical CSC of ``dtype``, checked by its stored entries
+    (the user's matrix is never modified)."""
+    got = tuple(value.shape)
+    if len(got) != 2:
+        raise ValueError(f"{name}: expected a 2-D sparse matrix, got {len(got)}-D with shape "
+                         f"{got}")
+    if 0 in got:
+        raise ValueError(f"{name}: expected a non-empty matrix, got shape {got}")
+    _check_shape(name, got, shape)
+    if np.dtype(value.dtype).kind not in "biuf":
+        raise TypeError(f"{name}: expected a sparse matrix of real numbers, got dtype "
+                        f"{value.dtype}")
+    A = value.tocsc()
+    A = A.astype(dtype, copy=A is value and not A.has_canonical_format)
+    if not A.has_canonical_format:
+        A.sum_duplicates()  # on a copy: sorts the indices, adds duplicate entries
+    data = A.data
+    finite = np.isfinite(data)
+    if not finite.all():
+        n_nan = int(np.isnan(data).sum())
+        raise ValueError(f"{name}: expected finite entries, found {n_nan} NaN and "
+                         f"{data.size - int(finite.sum()) - n_nan} infinite")
+    if data.size and data.min() < 0:
+        raise ValueError(f"{name}: expected non-negative entries, found "
+                         f"{int((data < 0).sum())} negative (smallest {float(data.min()):.4g})")
+    return A
 
 
 def check_mask(name: str, value, shape) -> np.ndarray:

@@ -673,12 +673,6 @@ def test_solver_options_reach_the_solver(faces_like):
     assert not np.allclose(one.W, short.W)
 
 
-def test_sparse_input_is_refused_clearly():
-    sparse = pytest.importorskip("scipy.sparse")
-    with pytest.raises(TypeError, match=r"A: sparse matrices are not supported; pass A.toarray\(\)"):
-        facenmf.nmf(sparse.random(5, 5, density=0.5, format="csr"), 2)
-
-
 def test_transform_checks_its_input(faces_like):
     model = facenmf.NMF(3, max_iter=5, tol=0.5).fit(faces_like)
     with pytest.raises(ValueError, match=r"A: expected shape \(120, \*\), got \(7, 3\)"):

@@ -24,6 +24,7 @@ class ANLS:
 
     losses = ("frobenius",)
     options = {}
+    sparse = ("frobenius",)  # losses it fits to a scipy.sparse A (only A Hᵀ and Wᵀ A)
     improved = True  # every step is a plain descent step
     exact = False
 

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._sparse import is_sparse
+
 __all__ = ["BLOCK", "block_slices", "Columns", "Weights", "as_columns", "is_streamed",
            "is_dask", "check_streamed", "to_working", "add", "merge"]
 
@@ -131,9 +133,10 @@ class Columns:
         self.dtype = np.dtype(dtype)
         self.source_dtype = np.dtype(A.dtype)
         self.norm_sq = None  # ||A||_F², set by check_streamed
-        # A checked in-memory array of the working dtype: blocks are views.
-        self.in_memory = isinstance(A, np.ndarray) and not isinstance(A, np.memmap) \
-            and self.source_dtype == self.dtype
+        # A checked in-memory array of the working dtype: blocks are views (of a checked
+        # sparse A, CSC: slices of its columns, still sparse).
+        self.in_memory = (isinstance(A, np.ndarray) and not isinstance(A, np.memmap)
+                          or is_sparse(A)) and self.source_dtype == self.dtype
         if self.source_dtype.kind not in "uif":
             raise TypeError(f"{name}: expected an array of real numbers, got dtype "
                             f"{self.source_dtype}")
@@ -144,6 +147,8 @@ class Columns:
 
     def read(self, cols):
         if self.in_memory:
+            if cols == slice(0, self.shape[1]) and is_sparse(self.A):
+                return self.A  # not a copy of every stored entry
             return self.A[:, cols]
         return to_working(self.A[:, cols], self.dtype)
 

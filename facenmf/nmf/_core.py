@@ -16,6 +16,7 @@ from ._loss import kl_constant, kl_divergence, residual_error, rounding_bound
 from ._project import project_unchecked
 from ._registry import LOSSES, SOLVERS
 from ._solver import check_solver_options
+from ._sparse import is_sparse
 from ._stream import project_blocks
 
 __all__ = ["nmf", "Factorization", "History", "ConvergenceWarning", "columns_of",
@@ -115,7 +116,7 @@ def _check_args(A, rank, *, solver, loss, init, W0, H0, solver_options, dtype, *
     dtype = v.check_dtype("dtype", dtype)
     A, streamed = columns_of(A, dtype)
     if not streamed:
-        A = v.check_nonnegative_matrix("A", A, dtype)
+        A = v.check_nonnegative_matrix("A", A, dtype, sparse=True)
     rank = v.check_int("rank", rank, low=1, high=min(A.shape))
     v.check_choice("solver", solver, SOLVERS)
     v.check_choice("loss", loss, LOSSES)
@@ -127,6 +128,8 @@ def _check_args(A, rank, *, solver, loss, init, W0, H0, solver_options, dtype, *
         raise ValueError(f"solver: {solver!r} needs A in memory; A is read block by block "
                          f"({type(A.A).__name__}), which solvers {streaming} do (or pass "
                          "numpy.asarray(A))")
+    if is_sparse(A):
+        check_sparse_solver(solver, loss)
     options = check_solver_options(solver, make.options, solver_options)
     init, W0, H0 = _check_init(init, W0, H0, A.shape, rank, dtype)
     simple = {name: check(simple[name]) for name, check in _SIMPLE.items()}
@@ -136,15 +139,31 @@ def _check_args(A, rank, *, solver, loss, init, W0, H0, solver_options, dtype, *
         except BaseException:
             A.close()
             raise
-    elif not A.any():
-        raise ValueError(f"A: all {A.size} entries are zero; there is nothing to factorize")
+    elif not (A.data if is_sparse(A) else A).any():
+        raise ValueError(f"A: all {A.shape[0] * A.shape[1]} entries are zero; there is "
+                         "nothing to factorize")
     return _Settings(A=A, rank=rank, solver=solver, loss=loss, init=init, W0=W0, H0=H0,
                      solver_options=options, dtype=dtype, **simple)
+
+
+def check_sparse_solver(solver, loss):
+    """Refuse a sparse ``A`` for a solver (or a loss of it) that needs a dense one: a solver
+    takes sparse data for the losses in its ``sparse`` attribute (absent: none)."""
+    if loss in getattr(SOLVERS[solver], "sparse", ()):
+        return
+    able = sorted(name for name, s in SOLVERS.items() if loss in getattr(s, "sparse", ()))
+    what = f"solver {solver!r} with loss {loss!r}"
+    raise ValueError(f"A: {what} needs a dense A, got a scipy.sparse matrix; "
+                     + (f"solvers {able} take it sparse with this loss, or " if able else "")
+                     + "pass A.toarray()")
 
 
 # The tol test trusts the trace trick while its rounding error is below this fraction of
 # the decrease that tol allows; beyond, the error is computed from the residual.
 _TRUSTED_NOISE = 0.1
+# A relative Frobenius error (from the residual) below this many eps of the dtype is an
+# exact fit: what is left is the rounding of W H, and no iteration can lower it by tol.
+_EXACT_FIT = 16
 
 
 def nmf(A, rank, *, solver="hals", init=None, loss="frobenius", max_iter=500, tol=1e-4,
@@ -300,6 +319,7 @@ def _fit(args, start):
             # Rounding bound of a trace-trick error: d(err) = d(obj) / (2 err ||A||²).
             return bound / (2.0 * err * norm_A_sq) if err > 0 else np.inf
 
+    floor = _EXACT_FIT * float(np.finfo(args.dtype).eps) if loss == "frobenius" else 0.0
     seconds = [time.perf_counter() - start]
     errors = [to_error(state.objective())]
     exact = loss == "kl"
@@ -333,7 +353,7 @@ def _fit(args, start):
                 if answer is not None and not answer:
                     stop_reason = "callback"
                     break
-            if met or err == 0.0:
+            if met or err == 0.0 or (exact and tol > 0 and err <= floor):
                 stop_reason = "tol"
                 break
             if time_limit is not None and seconds[-1] >= time_limit:

@@ -24,8 +24,9 @@ from __future__ import annotations
 import numpy as np
 
 from ._blocks import BLOCK, Columns, block_slices
-from ._loss import gram, residual_error, squared_error, squared_norm
+from ._loss import gram, residual_error, rounding_bound, squared_error, squared_norm
 from ._solver import Option, flag, number
+from ._sparse import times, times_transposed
 
 __all__ = ["hals", "HALS", "Extrapolated", "sweep", "sweep_columns", "scaled_system",
            "inner_sweeps"]
@@ -156,14 +157,14 @@ class HALS:
         """Sweeps over the basis images ``Wt`` (k, n), in place, for the current ``H``."""
         Gz, inv = scaled_system(self.HHt, self.A.dtype)
         # C / diag(G) for the W update, folded into the product: (D⁻¹ H) Aᵀ.
-        np.dot(self.H * inv[:, None], self.A.T, out=self.Cw)
+        times_transposed(self.H * inv[:, None], self.A, self.Cw)
         sweep(self.Wt, self.Cw, Gz, inv, self.inner_w, self.eps, self.buf_w, self.old_w)
 
     def update_H(self):
         """Sweeps over the weights ``H`` (k, m), in place, for the current ``Wt``; sets
         ``HHt`` and returns the objective of ``(Wt, H)``."""
         A, Wt, H = self.A, self.Wt, self.H
-        np.dot(Wt, A, out=self.WtA)
+        times(Wt, A, self.WtA)
         WtW = gram(Wt)
         Gz, inv = scaled_system(WtW, A.dtype)
         sweep_columns(H, self.WtA, Gz, inv, self.inner_h, self.eps)
@@ -230,6 +231,8 @@ class Extrapolated:
         # The best pair, and the one it replaced (None while the best is the initial pair,
         # whose arrays the first step updates in place).
         self.best, self.replaced = (plain.Wt, plain.H), None
+        # Rounding bound of the trace-trick objective (see _loss.rounding_bound).
+        self.noise = rounding_bound(plain.norm_A_sq, plain.A.dtype)
         self._owned = False
 
     @property
@@ -255,7 +258,11 @@ class Extrapolated:
             Wt = s.Wt = self._extrapolated(Wn, self.Wt_prev)
         self.error = error = s.update_H()
         H = s.H
-        self.improved = improved = error < self.best_error
+        improved = error < self.best_error
+        # A pair within rounding of the best (two objectives, each within the rounding bound)
+        # is no restart but a step that changed nothing (e.g. from an optimal start): it
+        # counts for the tol test, as a zero decrease.
+        self.improved = improved or error <= self.best_error + 2 * self.noise
         if improved:
             self.best_error = error
             self.replaced = self.best if self._owned else None
@@ -317,6 +324,7 @@ def hals(A, W, H, *, loss="frobenius", extrapolate=True, beta=0.3, eta=1.5, gamm
 
 hals.losses = HALS.losses
 hals.streams = True  # also takes a Columns A (memory-mapped or on-disk data)
+hals.sparse = ("frobenius",)  # losses it fits to a scipy.sparse A (only A Hᵀ and Wᵀ A)
 hals.options = {**HALS.options,
                 "extrapolate": Option(True, "extrapolate between half-steps (Ang & Gillis)", flag),
                 **Extrapolated.options}

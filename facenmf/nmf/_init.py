@@ -13,6 +13,7 @@ import numpy as np
 
 from ._blocks import add, allocate, as_columns, block_slices
 from ._loss import gram
+from ._sparse import dense
 
 __all__ = ["INITS", "EXACT_SVD_MAX", "initialize", "truncated_svd"]
 
@@ -26,12 +27,12 @@ EXACT_SVD_MAX = 1500
 # -- kernels: one read range A_r (n, width) starting at column `start` --------------------
 def _pixel_gram(A_r, w, start, acc):
     A64 = A_r.astype(np.float64, copy=False)
-    add(acc, "gram", A64 @ A64.T)
+    add(acc, "gram", dense(A64 @ A64.T))  # of a sparse A: a sparse, small Gram matrix
 
 
 def _face_gram(A_r, w, start, acc):  # A is this one range (few faces)
     A64 = A_r.astype(np.float64, copy=False)
-    add(acc, "gram", A64.T @ A64)
+    add(acc, "gram", dense(A64.T @ A64))
 
 
 def _times(A_r, w, start, acc, X):  # A is this one range (few faces)

@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import xlogy
 
+from ._sparse import is_sparse, sparse_squared_error, sparse_squared_norm
+
 __all__ = ["squared_norm", "squared_error", "residual_error", "rounding_bound", "gram", "kl_constant",
            "kl_divergence"]
 
@@ -38,7 +40,9 @@ def _column_blocks(A):
 
 
 def squared_norm(A):
-    """``||A||_F²`` accumulated in float64."""
+    """``||A||_F²`` accumulated in float64 (of the stored entries of a sparse ``A``)."""
+    if is_sparse(A):
+        return sparse_squared_norm(A)
     return float(np.einsum("ij,ij->", A, A, dtype=np.float64))
 
 
@@ -83,8 +87,11 @@ def residual_error(A, W, H):
 
     No cancellation: accurate to about 1e-6 relative in float32 whatever the fit (measured
     5e-9 on ORL-sized data against float64 throughout). Costs one product ``W H`` (as much
-    as ``WᵀA``) and a pass over ``A``.
+    as ``WᵀA``) and a pass over ``A``. For a sparse ``A``, the trace trick in float64 (as
+    accurate, and ``W H`` is never formed).
     """
+    if is_sparse(A):
+        return sparse_squared_error(A, W, H)
     total = 0.0
     for cols in _column_blocks(A):
         R = W @ H[:, cols]

@@ -156,7 +156,8 @@ solver_options
             H = project_columns(A, self.W)
             if H is not None:
                 return H
-        A = v.check_nonnegative_matrix("A", A, self.W.dtype, shape=(self.W.shape[0], None))
+        A = v.check_nonnegative_matrix("A", A, self.W.dtype, shape=(self.W.shape[0], None),
+                                       sparse=True)
         if mask is not None:
             mask = v.check_mask("mask", mask, A.shape)
         return project_unchecked(A, self.W, mask)

@@ -27,6 +27,7 @@ class MU:
 
     losses = ("frobenius", "kl")
     options = {}
+    sparse = ("frobenius",)  # losses it fits to a scipy.sparse A (only A Hᵀ and Wᵀ A)
     improved = True  # every step is a plain descent step
     exact = False
 

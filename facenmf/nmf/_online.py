@@ -233,7 +233,7 @@ def check_start(rank, init, W0, dtype):
 
 def check_batch(name, A, n_pixels, rank, dtype):
     """A batch checked: a non-negative 2-D array of ``n_pixels`` rows (any when None)."""
-    A = v.check_nonnegative_matrix(name, A, dtype, shape=(n_pixels, None))
+    A = v.check_nonnegative_matrix(name, A, dtype, shape=(n_pixels, None), sparse=True)
     if n_pixels is None and rank > A.shape[0]:
         raise ValueError(f"rank: expected an integer <= {A.shape[0]} (the pixels of a face), "
                          f"got {rank}")

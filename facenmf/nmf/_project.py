@@ -6,6 +6,7 @@ import numpy as np
 
 from .. import _validation as v
 from ._nnls import nnls_bpp
+from ._sparse import is_sparse
 
 __all__ = ["project", "project_unchecked"]
 
@@ -66,7 +67,8 @@ def project_unchecked(A, W, mask=None, *, H0=None, ridge=None):
             G = (Wk.T @ Wk).astype(np.float64)
             C = (Wk.T @ A[~mask]).astype(np.float64)
         else:
-            C = (Wa.T @ np.where(mask, 0, A)).astype(np.float64)
+            known = A.multiply(~mask) if is_sparse(A) else np.where(mask, 0, A)
+            C = (Wa.T @ known).astype(np.float64)
             G = _masked_grams(Wa, mask)
     if ridge is not None:
         ridge = np.asarray(ridge, dtype=np.float64)
@@ -102,8 +104,9 @@ def project(A, W, *, mask=None):
 
     Parameters
     ----------
-    A : array_like of shape (n_pixels, n_faces)
-        Faces, one flattened face per column, entries >= 0.
+    A : array_like or scipy.sparse matrix of shape (n_pixels, n_faces)
+        Faces, one flattened face per column, entries >= 0. A sparse ``A`` is used through
+        ``Wᵀ A`` only (never densified).
     W : array_like of shape (n_pixels, rank)
         Basis images, entries >= 0. The computation runs in ``W``'s dtype (float32 or
         float64).
@@ -126,7 +129,7 @@ def project(A, W, *, mask=None):
     W = np.asarray(W)
     dtype = W.dtype if W.dtype in (np.float32, np.float64) else np.dtype(np.float32)
     W = v.check_nonnegative_matrix("W", W, dtype)
-    A = v.check_nonnegative_matrix("A", A, dtype, shape=(W.shape[0], None))
+    A = v.check_nonnegative_matrix("A", A, dtype, shape=(W.shape[0], None), sparse=True)
     if mask is not None:
         mask = v.check_mask("mask", mask, A.shape)
     return project_unchecked(A, W, mask)

@@ -55,6 +55,11 @@ class Solver(Protocol):
     streams : bool, optional
         True if it also accepts, as ``A``, a :class:`facenmf.nmf._blocks.Columns` over data
         read block by block (memory-mapped or on-disk arrays); absent means False.
+    sparse : tuple of str, optional
+        The losses for which it also accepts a ``scipy.sparse`` ``A`` (canonical CSC, of the
+        working dtype), using only products with it (``A Hᵀ``, ``Wᵀ A``: see
+        :mod:`facenmf.nmf._sparse`) and :mod:`._loss`'s norms and errors, which take sparse
+        ``A``; absent means none.
 
     Construction
     ------------
