@@ -140,3 +140,20 @@ def test_recognition_databases_on_a_tiny_folder(tmp_path):
     tuned = [x for x in db["results"] if x["method"] == "tuned"]
     assert len(tuned) == 2 and all(len(x["chosen"]) == 1 for x in tuned)
     assert set(db["pca_ranks"]) == {"2"}
+
+
+def test_bench_sklearn_tiny(tmp_path):
+    from helpers import ORL
+
+    if not (ORL / "s1" / "1.pgm").is_file():
+        pytest.skip(f"ORL faces not found at {ORL}")
+    r = run("bench_sklearn.py", "--rank", 4, "--faces", 40, "--repeat", 1,
+            "--shared", ORL.parent, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "## The scikit-learn estimator: `facenmf.sklearn.NMF` vs scikit-learn's `NMF`" \
+        in r.stdout
+    for solver in ("cd", "mu"):
+        assert f"| {solver} | facenmf.sklearn.NMF |" in r.stdout
+        assert f"| {solver} | sklearn NMF |" in r.stdout
+    assert "| 0.0e+00 |" in r.stdout  # facenmf's fit_transform is its transform
+    assert list(tmp_path.iterdir()) == []

@@ -3,6 +3,7 @@
 Where things are: ``_core`` (``nmf()``: checks, the outer loop, stopping), ``_solver`` (the
 protocol a solver follows), ``_registry`` (the solvers by name), one module per solver
 (``_hals``, ``_mu``, ``_anls``), ``_init`` (initial factors), ``_loss`` (objectives),
+``_sparse`` (the products and errors of a ``scipy.sparse`` ``A``),
 ``_nnls`` and ``_project`` (exact projection onto a fixed basis), ``_model`` (``NMF``,
 model files), ``_result`` (what a fit returns), ``_blocks`` (blocks of columns;
 ``Columns`` reads memory-mapped or on-disk data block by block), ``_stream`` (HALS in one pass

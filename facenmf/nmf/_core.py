@@ -16,7 +16,7 @@ from ._loss import kl_constant, kl_divergence, residual_error, rounding_bound
 from ._project import project_unchecked
 from ._registry import LOSSES, SOLVERS
 from ._solver import check_solver_options
-from ._sparse import is_sparse
+from ._sparse import check_sparse_solver, is_sparse
 from ._stream import project_blocks
 
 __all__ = ["nmf", "Factorization", "History", "ConvergenceWarning", "columns_of",
@@ -129,7 +129,7 @@ def _check_args(A, rank, *, solver, loss, init, W0, H0, solver_options, dtype, *
                          f"({type(A.A).__name__}), which solvers {streaming} do (or pass "
                          "numpy.asarray(A))")
     if is_sparse(A):
-        check_sparse_solver(solver, loss)
+        check_sparse_solver(SOLVERS, solver, loss)
     options = check_solver_options(solver, make.options, solver_options)
     init, W0, H0 = _check_init(init, W0, H0, A.shape, rank, dtype)
     simple = {name: check(simple[name]) for name, check in _SIMPLE.items()}
@@ -144,18 +144,6 @@ def _check_args(A, rank, *, solver, loss, init, W0, H0, solver_options, dtype, *
                          "nothing to factorize")
     return _Settings(A=A, rank=rank, solver=solver, loss=loss, init=init, W0=W0, H0=H0,
                      solver_options=options, dtype=dtype, **simple)
-
-
-def check_sparse_solver(solver, loss):
-    """Refuse a sparse ``A`` for a solver (or a loss of it) that needs a dense one: a solver
-    takes sparse data for the losses in its ``sparse`` attribute (absent: none)."""
-    if loss in getattr(SOLVERS[solver], "sparse", ()):
-        return
-    able = sorted(name for name, s in SOLVERS.items() if loss in getattr(s, "sparse", ()))
-    what = f"solver {solver!r} with loss {loss!r}"
-    raise ValueError(f"A: {what} needs a dense A, got a scipy.sparse matrix; "
-                     + (f"solvers {able} take it sparse with this loss, or " if able else "")
-                     + "pass A.toarray()")
 
 
 # The tol test trusts the trace trick while its rounding error is below this fraction of
@@ -177,9 +165,12 @@ def nmf(A, rank, *, solver="hals", init=None, loss="frobenius", max_iter=500, to
 
     Parameters
     ----------
-    A : array_like of shape (n_pixels, n_faces)
+    A : array_like or scipy.sparse matrix of shape (n_pixels, n_faces)
         Non-negative data, one flattened face per column. All-zero rows or columns are
-        fine (they get zero basis rows / zero weights).
+        fine (they get zero basis rows / zero weights). A sparse ``A`` (CSR, CSC, any
+        ``scipy.sparse`` format) is never densified: ``"hals"``, ``"mu"`` and ``"anls"``
+        fit it with the Frobenius loss, through the products ``A Hᵀ`` and ``Wᵀ A``, with
+        the same iterates as the dense ``A``.
     rank : int
         Number of basis images, ``1 <= rank <= min(A.shape)``.
     solver : {"hals", "mu", "anls"}
@@ -241,7 +232,8 @@ def nmf(A, rank, *, solver="hals", init=None, loss="frobenius", max_iter=500, to
     ValueError
         Negative, NaN or infinite entries, non-2-D or all-zero ``A``, ``rank`` out of
         range, unknown ``solver``/``init``/``loss`` names (the message lists valid ones),
-        wrong ``W0``/``H0`` shapes, an all-zero ``W0`` or ``H0``.
+        wrong ``W0``/``H0`` shapes, an all-zero ``W0`` or ``H0``, a sparse ``A`` with a
+        solver or loss that needs it dense.
     TypeError
         Arguments of the wrong type.
 

@@ -14,13 +14,26 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-__all__ = ["is_sparse", "times", "times_transposed", "sparse_squared_norm",
+__all__ = ["is_sparse", "check_sparse_solver", "times", "times_transposed", "sparse_squared_norm",
            "sparse_squared_error", "dense"]
 
 
 def is_sparse(A):
     """True for a ``scipy.sparse`` matrix or array."""
     return sparse.issparse(A)
+
+
+def check_sparse_solver(solvers, solver, loss):
+    """Refuse a sparse ``A`` for a solver (or a loss of it) that needs a dense one: a solver
+    of the registry ``solvers`` takes sparse data for the losses in its ``sparse``
+    attribute (absent: none)."""
+    if loss in getattr(solvers[solver], "sparse", ()):
+        return
+    able = sorted(name for name, s in solvers.items() if loss in getattr(s, "sparse", ()))
+    raise ValueError(f"A: solver {solver!r} with loss {loss!r} needs a dense A, got a "
+                     "scipy.sparse matrix; "
+                     + (f"solvers {able} take it sparse with this loss, or " if able else "")
+                     + "pass A.toarray()")
 
 
 def times(X, A, out):
