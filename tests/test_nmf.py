@@ -823,3 +823,19 @@ def test_saved_files_get_ordinary_permissions(tmp_path, faces_like):
     mask = os.umask(0)
     os.umask(mask)
     assert path.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_a_fixed_point_and_an_exact_fit_converge():
+    # From an optimal start (rank 1: NNDSVD is the best rank-1 factorization) every HALS
+    # step is the start again: a fixed point, not an extrapolation that failed.
+    A = 3 * np.random.RandomState(0).uniform(size=(20, 3)).T
+    A -= A.min()
+    for dtype in (np.float32, np.float64):
+        fit = facenmf.nmf(A, 1, dtype=dtype, max_iter=200)
+        assert fit.stop_reason == "tol" and fit.n_iter <= 2
+    # An exact factorization: once the error is rounding, no iteration lowers it by tol.
+    A, _, _ = low_rank(30, 20, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", facenmf.ConvergenceWarning)
+        fit = facenmf.nmf(A, 3, dtype=np.float64, max_iter=5000)
+    assert fit.stop_reason == "tol" and fit.error < 16 * np.finfo(np.float64).eps

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._blocks import BLOCK, Columns, block_slices
-from ._loss import gram, residual_error, rounding_bound, squared_error, squared_norm
+from ._loss import gram, residual_error, squared_error, squared_norm
 from ._solver import Option, flag, number
 from ._sparse import times, times_transposed
 
@@ -231,8 +231,6 @@ class Extrapolated:
         # The best pair, and the one it replaced (None while the best is the initial pair,
         # whose arrays the first step updates in place).
         self.best, self.replaced = (plain.Wt, plain.H), None
-        # Rounding bound of the trace-trick objective (see _loss.rounding_bound).
-        self.noise = rounding_bound(plain.norm_A_sq, plain.A.dtype)
         self._owned = False
 
     @property
@@ -258,11 +256,7 @@ class Extrapolated:
             Wt = s.Wt = self._extrapolated(Wn, self.Wt_prev)
         self.error = error = s.update_H()
         H = s.H
-        improved = error < self.best_error
-        # A pair within rounding of the best (two objectives, each within the rounding bound)
-        # is no restart but a step that changed nothing (e.g. from an optimal start): it
-        # counts for the tol test, as a zero decrease.
-        self.improved = improved or error <= self.best_error + 2 * self.noise
+        self.improved = improved = error < self.best_error
         if improved:
             self.best_error = error
             self.replaced = self.best if self._owned else None
@@ -270,6 +264,9 @@ class Extrapolated:
             self.beta = min(self.beta_max, self.gamma * self.beta)
             self.beta_max = min(1.0, self.gamma_bar * self.beta_max)
         else:
+            # A step that moved neither factor beyond rounding is no restart but a fixed
+            # point (e.g. an optimal start): it counts for the tol test, as no decrease.
+            self.improved = _unmoved(Wn, self.best[0]) and _unmoved(H, self.best[1])
             self.beta_max = self.beta
             self.beta /= self.eta
             Wt = Wn  # restart the next update from the plain iterate
@@ -304,6 +301,17 @@ class Extrapolated:
     def factors(self):
         Wt, H = self.best
         return Wt.T, H
+
+
+# A factor whose change is below this many eps (relative, Frobenius) has not moved.
+_UNMOVED = 16
+
+
+def _unmoved(X, Y):
+    """True if ``X`` equals ``Y`` to rounding (``||X - Y|| <= _UNMOVED eps ||Y||``)."""
+    D = X - Y
+    bound = _UNMOVED * float(np.finfo(Y.dtype).eps)
+    return float(np.vdot(D, D)) <= bound * bound * float(np.vdot(Y, Y))
 
 
 def hals(A, W, H, *, loss="frobenius", extrapolate=True, beta=0.3, eta=1.5, gamma=1.01,
