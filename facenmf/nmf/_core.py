@@ -131,6 +131,8 @@ def _check_args(A, rank, *, solver, loss, init, W0, H0, solver_options, dtype, *
     if is_sparse(A):
         check_sparse_solver(SOLVERS, solver, loss)
     options = check_solver_options(solver, make.options, solver_options)
+    if hasattr(make, "check_options"):  # options that depend on the data (faces' labels)
+        options = make.check_options(options, A.shape)
     init, W0, H0 = _check_init(init, W0, H0, A.shape, rank, dtype)
     simple = {name: check(simple[name]) for name, check in _SIMPLE.items()}
     if streamed:
@@ -314,6 +316,10 @@ def _fit(args, start):
     floor = _EXACT_FIT * float(np.finfo(args.dtype).eps) if loss == "frobenius" else 0.0
     seconds = [time.perf_counter() - start]
     errors = [to_error(state.objective())]
+    # A solver whose objective is more than the error (a penalty) reports the error itself:
+    # history gets that, the tol test the objective.
+    report = getattr(state, "relative_error", None)
+    history = errors if report is None else [report()]
     exact = loss == "kl"
     stop_reason, n_iter = "max_iter", 0
     try:
@@ -339,9 +345,11 @@ def _fit(args, start):
                             met = prev - err <= tol * prev
             seconds.append(time.perf_counter() - start)
             errors.append(err)
+            if report is not None:
+                history.append(report())
             if callback is not None:
                 W, H = state.factors()
-                answer = callback(n_iter, W, H, err)
+                answer = callback(n_iter, W, H, history[-1])
                 if answer is not None and not answer:
                     stop_reason = "callback"
                     break
@@ -353,7 +361,8 @@ def _fit(args, start):
                 break
     except KeyboardInterrupt:
         stop_reason = "interrupted"
-        n_iter = len(errors) - 1
+        n_iter = min(len(errors), len(history)) - 1  # an interrupted step may lack one
+        del history[n_iter + 1:]
     W, H = state.factors()
     if isinstance(A, Columns):  # the weights stay where their blocks are (hals: frobenius)
         # The exact weights onto the normalized W, block by block, guided by the fit's own.
@@ -363,7 +372,8 @@ def _fit(args, start):
     else:
         W, H = _normalize(np.ascontiguousarray(W), np.array(H, order="C"))
         if loss == "frobenius":
-            H = project_unchecked(A, W, H0=H)
+            if not getattr(state, "keeps_H", False):  # else the fit's own H (constrained)
+                H = project_unchecked(A, W, H0=H)
             error = to_error(residual_error(A, W, H))
         else:
             error = to_error(kl_divergence(A, W @ H, np.finfo(args.dtype).eps,
@@ -379,7 +389,7 @@ def _fit(args, start):
         warnings.warn(message, ConvergenceWarning, stacklevel=3)
     return Factorization(
         W=W, H=H, n_iter=n_iter, converged=stop_reason == "tol", stop_reason=stop_reason,
-        error=error, history=History(np.array(seconds), np.array(errors)), solver=solver,
+        error=error, history=History(np.array(seconds), np.array(history)), solver=solver,
         init=args.init, loss=loss,
     )
 

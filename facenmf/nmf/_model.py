@@ -11,6 +11,7 @@ from .. import _validation as v
 from .._atomic import atomic_write
 from ._core import nmf, project_columns
 from ._project import project_unchecked
+from ._registry import SOLVERS
 
 __all__ = ["NMF", "save_model", "load_model"]
 
@@ -93,7 +94,8 @@ solver_options
         basis (for ``loss="kl"``, the returned weights are ``transform(A)``).
         """
         self.fit(A, W0=W0, H0=H0)
-        if self.result.loss == "frobenius":
+        if self.result.loss == "frobenius" and not getattr(SOLVERS.get(self.solver), "keeps_H",
+                                                           False):
             return self.H
         return self.transform(A)
 
@@ -145,14 +147,18 @@ solver_options
     def transform(self, A, *, mask=None):
         """Weights ``H`` (rank, n_faces) of new faces ``A`` (n_pixels, n_faces).
 
-        The exact solution of ``min_{H >= 0} ||A - W H||_F`` (see :func:`project`);
+        The exact solution of ``min_{H >= 0} ||A - W H||_F`` (see :func:`project`), or
+        for a solver with its own (``SOLVERS[solver].transform``: ``"lnmf"``, ``"dnmf"``)
+        the exact minimizer of that solver's objective with ``W`` fixed;
         ``mask`` (bool, True = ignore the pixel) of shape (n_pixels,) or like ``A``.
         Faces read block by block (a memory-mapped ``.npy``, a zarr array or face store, a
         Dask array) are projected block by block, a Dask array's on the workers of the
         active ``distributed`` Client (without ``mask``; only ``H`` comes back).
         """
         v.check_fitted("NMF", self)
-        if mask is None:
+        # A solver's own weights of new faces for its objective (lnmf, dnmf), else NNLS.
+        own = getattr(SOLVERS.get(self.solver), "transform", None)
+        if mask is None and own is None:
             H = project_columns(A, self.W)
             if H is not None:
                 return H
@@ -160,6 +166,8 @@ solver_options
                                        sparse=True)
         if mask is not None:
             mask = v.check_mask("mask", mask, A.shape)
+        if own is not None:
+            return own(A, self.W, mask)
         return project_unchecked(A, self.W, mask)
 
     def reconstruct(self, H):

@@ -6,8 +6,12 @@ Adding a solver is writing its module and adding its line here.
 from __future__ import annotations
 
 from ._anls import ANLS
+from ._dnmf import DNMF
+from ._gnmf import GNMF
 from ._hals import hals
+from ._lnmf import LNMF
 from ._mu import MU
+from ._nmfsc import NMFsc
 
 __all__ = ["SOLVERS", "LOSSES"]
 
@@ -18,4 +22,8 @@ SOLVERS = {
     "hals": hals,  # accelerated HALS with extrapolation (Gillis & Glineur; Ang & Gillis)
     "mu": MU,  # Lee & Seung's multiplicative updates, Frobenius and KL
     "anls": ANLS,  # alternating exact NNLS by block principal pivoting (Kim & Park)
+    "nmfsc": NMFsc,  # sparseness constraints on W and/or H (Hoyer 2004)
+    "lnmf": LNMF,  # local NMF, KL (Li, Hou, Zhang & Cheng 2001)
+    "gnmf": GNMF,  # graph-regularized NMF, Frobenius (Cai, He, Han & Huang 2011)
+    "dnmf": DNMF,  # discriminant NMF, KL, needs labels (Zafeiriou et al. 2006)
 }

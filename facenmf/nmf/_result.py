@@ -27,7 +27,9 @@ class History:
         generalized Kullback-Leibler divergence ``D(A || W H) / sum(A)`` (scale invariant,
         comparable between data sets; 0 for an exact fit). Entry 0 is the error of the
         initial factors. For ``"hals"`` (which extrapolates and keeps the best pair) it is
-        the error of the best factors so far.
+        the error of the best factors so far. For a solver with a penalty or constraint
+        beside its loss (``"gnmf"``, ``"lnmf"``, ``"dnmf"``) it is still this error, not the
+        objective the solver lowers (``SOLVERS[name]`` documents that objective).
     """
 
     seconds: np.ndarray

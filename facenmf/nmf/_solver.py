@@ -60,6 +60,16 @@ class Solver(Protocol):
         working dtype), using only products with it (``A Hᵀ``, ``Wᵀ A``: see
         :mod:`facenmf.nmf._sparse`) and :mod:`._loss`'s norms and errors, which take sparse
         ``A``; absent means none.
+    keeps_H : bool, optional
+        True if :func:`nmf` returns the solver's own ``H`` (a constrained or penalized one)
+        instead of the exact projection of ``A`` onto the final ``W`` (Frobenius loss).
+    check_options : callable, optional
+        ``check_options(options, shape)`` checks options against the data's shape (e.g.
+        ``labels``, one per face, required) and returns them; called by :func:`nmf`.
+    transform : callable, optional
+        ``transform(A, W, mask)``: the weights of new faces minimizing the solver's
+        objective with ``W`` fixed (for :meth:`facenmf.NMF.transform`); absent means the
+        non-negative least-squares projection.
 
     Construction
     ------------
@@ -91,6 +101,10 @@ class Solver(Protocol):
 
     def objective(self) -> float:
         """The objective of :meth:`factors`, computed exactly (from the residual)."""
+
+    # Optional: ``relative_error()``, the relative error of the current factors (as in
+    # :class:`facenmf.nmf.History`) when the objective has a penalty beside the loss; then
+    # ``history`` records it while the tol test uses the objective.
 
     def previous_objective(self) -> float | None:
         """The exact objective of the factors before the last step, or None if not kept."""
