@@ -50,3 +50,54 @@ def short_fit(A, **kw):
 
     kw = {"max_iter": 12, "tol": 0, "random_state": 0, "dtype": np.float64, **kw}
     return facenmf.nmf(A, kw.pop("rank", 5), **kw)
+
+
+def swimmer(size=20, torso=True):
+    """A "swimmer" data set (Donoho & Stodden, NIPS 2003): a torso with four limbs, each in
+    one of four positions; all 256 combinations.
+
+    Returns ``(A, parts, image_shape)``: ``A`` (size², 256) in {0, 1}, one figure per
+    column; ``parts`` (size², 17) the true parts — the torso and the 16 limb positions,
+    disjoint, each appearing in the figures exactly as drawn (A = parts @ H_true with 0/1
+    weights) — and ``(size, size)``.
+    """
+    c = size // 2
+    body = [(r, c) for r in range(c - 4, c + 5)]
+    # Each limb is a 3-pixel stroke from its joint (shoulders at the top of the torso, hips
+    # at the bottom, left and right of it), pointing up (away from the torso's middle),
+    # diagonally up, out, or diagonally down (towards the middle).
+    limbs = []
+    for r0, side in ((c - 4, -1), (c - 4, 1), (c + 4, -1), (c + 4, 1)):
+        away = -1 if r0 < c else 1  # up for the shoulders, down for the hips
+        c0 = c + side
+        steps = [(away, 0), (away, side), (0, side), (-away, side)]
+        limbs.append([[(r0 + dr * t, c0 + dc * t) for t in range(1, 4)] for dr, dc in steps])
+    parts = np.zeros((size * size, 17))
+    for r, cc in body:
+        parts[r * size + cc, 0] = 1
+    for limb in range(4):
+        for pos in range(4):
+            for r, cc in limbs[limb][pos]:
+                parts[r * size + cc, 1 + 4 * limb + pos] = 1
+    assert parts.sum(axis=1).max() == 1, "parts overlap"
+    H = np.zeros((17, 256))
+    H[0] = 1
+    for j in range(256):
+        for limb in range(4):
+            H[1 + 4 * limb + (j >> (2 * limb)) % 4, j] = 1
+    if not torso:  # the limbs alone: 16 parts
+        parts, H = parts[:, 1:], H[1:]
+    return parts @ H, parts, (size, size)
+
+
+def matched_parts(W, parts):
+    """Cosine similarity of each true part (column of ``parts``) with the basis image (column
+    of ``W``) the Hungarian assignment gives it, as an array (n_parts,)."""
+    from scipy.optimize import linear_sum_assignment
+
+    W = np.asarray(W, dtype=np.float64)
+    Wn = W / np.maximum(np.linalg.norm(W, axis=0), 1e-300)
+    Pn = parts / np.linalg.norm(parts, axis=0)
+    cos = Pn.T @ Wn
+    rows, cols = linear_sum_assignment(-cos)
+    return cos[rows, cols]

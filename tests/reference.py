@@ -112,3 +112,98 @@ def hals_step(A, W, H, n_sweeps_w, n_sweeps_h):
     for _ in range(n_sweeps_h):
         H = hals_sweep(H, Wt @ A, Wt @ Wt.T)
     return Wt.T, H
+
+
+def kl_face_objective(a, W, h, q=0.0, p=0.0):
+    """sum(W h - a log(W h)) + q/2 ||h||² + p sum(h) for one face, in float64."""
+    wh = W @ h
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.where(a > 0, a * np.log(wh), 0.0)
+    return float(wh.sum() - logs.sum() + 0.5 * q * h @ h + p * h.sum())
+
+
+def kl_project_columns(A, W, q=0.0, p=0.0, mask=None):
+    """argmin_{h >= 0} of kl_face_objective face by face with scipy's L-BFGS-B, to tight
+    tolerances (mask: True = pixel ignored, one mask for all faces)."""
+    A, W = A.astype(np.float64), W.astype(np.float64)
+    if mask is not None:
+        A, W = A[~mask], W[~mask]
+    out = []
+    for j in range(A.shape[1]):
+        a = A[:, j]
+
+        def f(h):
+            wh = np.maximum(W @ h, 1e-300)
+            value = wh.sum() - a @ np.log(wh) + 0.5 * q * h @ h + p * h.sum()
+            grad = W.sum(axis=0) - W.T @ (a / wh) + q * h + p
+            return value, grad
+
+        h0 = np.full(W.shape[1], max(a.sum(), 1e-3) / max(W.sum(), 1e-300))
+        res = scipy.optimize.minimize(f, h0, jac=True, method="L-BFGS-B",
+                                      bounds=[(0, None)] * W.shape[1],
+                                      options={"ftol": 1e-15, "gtol": 1e-11, "maxiter": 20000,
+                                               "maxcor": 50})
+        out.append(res.x)
+    return np.stack(out, axis=1)
+
+
+def lnmf_published_step(A, W, H):
+    """One iteration of Li et al.'s published LNMF updates, written out as in the paper
+    (W with unit column sums): h <- sqrt(h sum_i w_ik a_i / (W h)_i); w <- w sum_j a_j h_j /
+    (W H)_j / sum_j h; w <- w / sum_i w. Here W first, then H, as the solver steps."""
+    A, W, H = (x.astype(np.float64) for x in (A, W, H))
+    W = W * ((A / (W @ H)) @ H.T) / H.sum(axis=1)
+    W = W / W.sum(axis=0)
+    H = np.sqrt(H * (W.T @ (A / (W @ H))))
+    return W, H
+
+
+def gnmf_step(A, W, H, S, lam):
+    """One iteration of Cai et al.'s GNMF updates with a dense affinity S: W then H."""
+    A, W, H, S = (np.asarray(x, dtype=np.float64) for x in (A, W, H, S))
+    W = W * (A @ H.T) / (W @ H @ H.T)
+    D = np.diag(S.sum(axis=1))
+    H = H * (W.T @ A + lam * H @ S) / (W.T @ W @ H + lam * H @ D)
+    return W, H
+
+
+def gnmf_objective(A, W, H, S, lam):
+    """||A - W H||² + lam tr(H L Hᵀ), L = D - S, dense."""
+    A, W, H, S = (np.asarray(x, dtype=np.float64) for x in (A, W, H, S))
+    L = np.diag(S.sum(axis=1)) - S
+    return float(np.sum((A - W @ H) ** 2) + lam * np.trace(H @ L @ H.T))
+
+
+def scatter_matrices(H, labels):
+    """Within- and between-class scatter matrices of the columns of H, by definition."""
+    H = np.asarray(H, dtype=np.float64)
+    mu = H.mean(axis=1)
+    k = H.shape[0]
+    Sw, Sb = np.zeros((k, k)), np.zeros((k, k))
+    for c in np.unique(labels):
+        Hc = H[:, labels == c]
+        mc = Hc.mean(axis=1)
+        Sw += (Hc - mc[:, None]) @ (Hc - mc[:, None]).T
+        Sb += Hc.shape[1] * np.outer(mc - mu, mc - mu)
+    return Sw, Sb
+
+
+def hoyer_projection(s, l1, l2):
+    """Hoyer's projfunc (2004) for one non-negative vector, step by step: the point with sum
+    l1 and L2 norm l2, non-negative, closest to s."""
+    s = np.asarray(s, dtype=np.float64)
+    n = s.size
+    v = s + (l1 - s.sum()) / n
+    zero = np.zeros(n, dtype=bool)
+    while True:
+        mid = np.where(zero, 0.0, l1 / (n - zero.sum()))
+        w = v - mid
+        a, b, c = w @ w, 2 * w @ v, v @ v - l2 ** 2
+        alpha = (-b + np.sqrt(max(b * b - 4 * a * c, 0.0))) / (2 * a) if a > 0 else 0.0
+        v = v + alpha * w
+        if (v >= 0).all():
+            return v
+        zero = zero | (v <= 0)
+        v[zero] = 0
+        v = v + (l1 - v.sum()) / (n - zero.sum())
+        v[zero] = 0

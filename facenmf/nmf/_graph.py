@@ -37,8 +37,9 @@ def require_labels(solver, options, n_faces, why):
     them); returns the options."""
     labels = options.get("labels")
     if labels is None:
-        raise ValueError(f"solver_options['labels']: solver {solver!r} {why} needs the faces' "
-                         f"labels (an int or str array of length n_faces={n_faces})")
+        raise ValueError(f"solver_options['labels']: solver {solver!r}{' ' + why if why else ''}"
+                         f" needs the faces' labels (an int or str array of length "
+                         f"n_faces={n_faces})")
     if labels.shape[0] != n_faces:
         raise ValueError(f"solver_options['labels']: expected one label per face "
                          f"(n_faces={n_faces}), got {labels.shape[0]}")

@@ -36,44 +36,47 @@ def l1_for_sparseness(sparseness, n, l2):
 def sparseness_project(X, l1, l2):
     """Each column of ``X`` (n, p) projected onto ``{x >= 0, sum x = l1, ||x||_2 = l2}``.
 
-    Hoyer's projection operator (2004, section 3.2): from the point on the ``sum x = l1``
-    hyperplane, move away from the centre of the simplex of the non-zero coordinates until
-    the L2 norm is ``l2``; if a coordinate went negative, set it (and the negative ones
-    before it) to zero, bring the sum back to ``l1`` and repeat. All columns at once; at
-    most ``n`` rounds. ``l1`` and ``l2`` are scalars or arrays of shape (p,), with
-    ``l2 <= l1 <= sqrt(n) l2`` (the feasible ones). Returns a float64 array.
+    The Euclidean projection Hoyer's operator computes (2004, section 3.2), found here in
+    closed form: the optimality conditions make it ``x = rho max(s - theta, 0)`` for the
+    column ``s``, and ``theta`` is the threshold whose support of the ``k`` largest
+    entries gives the ratio ``(sum x)² / ||x||² = (l1 / l2)²`` — a quadratic equation for
+    each ``k``, solved for all ``k`` at once after one sort. This needs no iterations and
+    stays well defined where entries tie (Hoyer's iteration divides by zero when every
+    remaining entry is equal, as the mean-filled zeros of an NNDSVDa start are); ties are
+    broken by position, by a perturbation of 1e-10 of the column's largest entry.
+    ``l1`` and ``l2`` are scalars or arrays of shape (p,) with ``l2 <= l1 <= sqrt(n) l2``
+    (0 gives the zero column). Returns a float64 array.
     """
     n, p = X.shape
     l1 = np.broadcast_to(np.asarray(l1, dtype=np.float64), (p,))
-    l2sq = np.broadcast_to(np.asarray(l2, dtype=np.float64) ** 2, (p,))
-    V = X.astype(np.float64)
-    V += (l1 - V.sum(axis=0)) / n
-    out = np.empty_like(V)
-    zero = np.zeros(V.shape, dtype=bool)
-    todo = np.arange(p)
-    for _ in range(n + 1):
-        if not todo.size:
-            break
-        x, z, L1, L2 = V[:, todo], zero[:, todo], l1[todo], l2sq[todo]
-        mid = np.where(z, 0.0, L1 / (n - z.sum(axis=0)))
-        w = x - mid
-        a = np.einsum("ij,ij->j", w, w)
-        b = 2 * np.einsum("ij,ij->j", w, x)
-        c = np.einsum("ij,ij->j", x, x) - L2
-        with np.errstate(divide="ignore", invalid="ignore"):
-            alpha = np.where(a > 0, (-b + np.sqrt(np.maximum(b * b - 4 * a * c, 0))) / (2 * a), 0)
-        x = x + alpha * w
-        done = (x >= 0).all(axis=0)
-        out[:, todo[done]] = x[:, done]
-        keep = ~done
-        x, z, L1 = x[:, keep], z[:, keep] | (x[:, keep] <= 0), L1[keep]
-        x[z] = 0
-        x += (L1 - x.sum(axis=0)) / (n - z.sum(axis=0))
-        x[z] = 0
-        todo = todo[keep]
-        V[:, todo], zero[:, todo] = x, z
-    if todo.size:  # not reached in exact arithmetic (each round zeroes a coordinate)
-        out[:, todo] = np.maximum(V[:, todo], 0)
+    l2 = np.broadcast_to(np.asarray(l2, dtype=np.float64), (p,))
+    S = X.astype(np.float64)
+    S -= 1e-10 * np.abs(S).max(axis=0, initial=0) * (np.arange(n) / n)[:, None]
+    order = np.argsort(-S, axis=0, kind="stable")
+    sorted_ = np.take_along_axis(S, order, axis=0)  # descending
+    k = np.arange(1, n + 1, dtype=np.float64)[:, None]
+    # Sums of the entries relative to the largest: k S2 - S1² (k² times the variance of the
+    # top k) then has no cancellation, even between entries 1e-12 apart.
+    Y = sorted_ - sorted_[:1]
+    S1, S2 = np.cumsum(Y, axis=0), np.cumsum(Y ** 2, axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = np.minimum((l1 / l2) ** 2, n)  # the support's effective size
+        theta = sorted_[:1] + S1 / k - np.sqrt(r2) / k * np.sqrt(
+            np.maximum(k * S2 - S1 ** 2, 0) / (k - r2))
+    below = np.vstack([sorted_[1:], np.full((1, p), -np.inf)])
+    valid = (k >= r2) & (theta < sorted_) & (theta >= below) & np.isfinite(theta)
+    valid[-1] |= ~valid.any(axis=0)  # rounding at r2 = n: all entries
+    pick = np.argmax(valid, axis=0)
+    t = theta[pick, np.arange(p)]
+    t = np.where(np.isfinite(t), t, sorted_[-1] - 1.0)
+    out = np.maximum(S - t, 0)
+    flat = r2 >= n * (1 - 1e-12)  # sparseness 0: every entry equal
+    out[:, flat] = 1.0
+    single = r2 <= 1 + 1e-12  # sparseness 1: the largest entry alone
+    out[:, single] = 0.0
+    out[order[0, single], np.flatnonzero(single)] = 1.0
+    total = out.sum(axis=0)
+    out *= np.where((total > 0) & (l1 > 0), l1 / np.where(total > 0, total, 1), 0)
     return out
 
 
@@ -118,12 +121,22 @@ class NMFsc:
         self.W, self.H = np.array(W, order="C"), np.array(H, order="C")
         self.step_W = self.step_H = None  # set from the Lipschitz constants at the first step
         self.eps = np.finfo(A.dtype).tiny * 1e6
+        # The start is projected onto the constraint sets after one gradient step (of
+        # size 1 / Lipschitz constant): the step breaks the ties of the start (NNDSVDa
+        # fills zeros with one value, a plateau the projection could only cut by position)
+        # by what lowers the error.
         if self.sH is not None:
             self._unit_rows()
-            self.H = sparseness_project(self.H.T, l1_for_sparseness(self.sH, m, 1.0),
+            W, H = self.W, self.H
+            WtW = gram(W.T)
+            H = H - (WtW.astype(H.dtype) @ H - W.T @ A) / max(np.linalg.norm(WtW, 2), 1e-300)
+            self.H = sparseness_project(H.T, l1_for_sparseness(self.sH, m, 1.0),
                                         1.0).T.astype(A.dtype)
         if self.sW is not None:
-            self.W = self._project_W(self.W)
+            W, H = self.W, self.H
+            HHt = gram(H)
+            W = W - (W @ HHt.astype(W.dtype) - A @ H.T) / max(np.linalg.norm(HHt, 2), 1e-300)
+            self.W = self._project_W(W)
 
     def _unit_rows(self):
         """Rows of ``H`` to unit L2 norm, the scale moved into ``W`` (``W H`` unchanged)."""
@@ -135,9 +148,7 @@ class NMFsc:
     def _project_W(self, W):
         norms = np.sqrt(np.einsum("ij,ij->j", W, W, dtype=np.float64))
         l1 = l1_for_sparseness(self.sW, W.shape[0], norms)
-        P = sparseness_project(W, l1, norms)
-        P[:, norms == 0] = 0
-        return P.astype(W.dtype)
+        return sparseness_project(W, l1, norms).astype(W.dtype)
 
     def _data_term(self, cross, WtW, HHt):
         """``||A - W H||²`` from ``<W, A Hᵀ>`` (or ``<H, Wᵀ A>``) and the Gram matrices."""
