@@ -124,9 +124,11 @@ def build_parser():
     p.add_argument("--train-per-identity", type=integer(low=1), default=5,
                    help="training (gallery) faces per identity in each split (5)")
     p.add_argument("--splits", type=integer(low=1), default=10, help="seeded random splits (10)")
-    p.add_argument("--method", action="append", choices=[*recognition.METHODS, "all"],
+    p.add_argument("--method", action="append",
+                   choices=[*recognition.METHODS, *recognition.VARIANTS, "all"],
                    help="feature method; repeat for several (default all: nmf, snmf "
-                   "(supervised NMF), pca, raw)")
+                   "(supervised NMF), pca, raw; the NMF variants nmfsc, lnmf, gnmf, dnmf "
+                   "run when named)")
     p.add_argument("--metric", action="append", choices=[*recognition.METRICS, "all"],
                    help="distance in feature space; repeat for several (default cosine and "
                    "whitened)")

@@ -39,20 +39,21 @@ with :func:`supervised_basis` and :func:`ridge_project`, :class:`PCAFeatures`,
 
 from ._distances import DEFAULT_METRICS, METRICS, ledoit_wolf_shrinkage, nearest_neighbours
 from ._distances import whitened_distances, whitened_many
-from ._features import METHODS
-from ._features import NMFFeatures, PCAFeatures, RawFeatures, SNMFFeatures
+from ._features import METHODS, VARIANTS
+from ._features import NMFFeatures, PCAFeatures, RawFeatures, SNMFFeatures, VariantFeatures
 from ._features import distance_sets, ridge_project, supervised_basis
 from ._occlusions import CONDITIONS, occlude, parse_condition
 from ._protocol import RecognitionReport, accuracy_vs_rank, evaluate, protocol_folds
 from ._robust import clean_outliers, half_faces, inlier_median, robust_project, robust_start
 from ._tuning import GRID, choose_settings, inner_folds
 
-__all__ = ["METHODS", "METRICS", "DEFAULT_METRICS", "CONDITIONS", "occlude", "parse_condition",
+__all__ = ["METHODS", "VARIANTS", "METRICS", "DEFAULT_METRICS", "CONDITIONS", "occlude", "parse_condition",
            "nearest_neighbours", "whitened_distances", "whitened_many", "evaluate", "RecognitionReport",
            "accuracy_vs_rank", "robust_project", "robust_start",
            # the settings chosen on the gallery
            "GRID", "choose_settings", "inner_folds", "ledoit_wolf_shrinkage",
            # the building blocks of evaluate, for variants of the experiment
            "protocol_folds", "NMFFeatures", "SNMFFeatures", "PCAFeatures", "RawFeatures",
+           "VariantFeatures",
            "supervised_basis", "ridge_project", "distance_sets", "half_faces",
            "clean_outliers", "inlier_median"]

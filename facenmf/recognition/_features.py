@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..nmf import NMF, project_unchecked
+from ..nmf import NMF, SOLVERS, project_unchecked
 from ._distances import distances
 from ._robust import half_faces, robust_project
 
-__all__ = ["METHODS", "FEATURES", "ridge_project", "supervised_basis", "distance_sets",
-           "chosen_hypotheses",
-           "BasisFeatures", "NMFFeatures", "SNMFFeatures", "PCAFeatures", "RawFeatures"]
+__all__ = ["METHODS", "FEATURES", "VARIANTS", "ridge_project", "supervised_basis",
+           "distance_sets", "chosen_hypotheses", "BasisFeatures", "NMFFeatures",
+           "SNMFFeatures", "PCAFeatures", "RawFeatures", "VariantFeatures"]
 
 #: "nmf": the basis of the training faces, exact projections. "snmf": supervised NMF — the
 #: basis of the training faces stacked over their one-hot identities (weight
@@ -28,6 +28,11 @@ __all__ = ["METHODS", "FEATURES", "ridge_project", "supervised_basis", "distance
 #: (strength ``ridge``). "pca": eigenfaces. "raw": the pixels. :func:`evaluate` and
 #: ``facenmf recognize`` run them all unless told otherwise.
 METHODS = ("nmf", "snmf", "pca", "raw")
+
+#: The face NMF variants, each a solver of :data:`facenmf.SOLVERS` (:class:`VariantFeatures`):
+#: method name -> whether it needs the gallery's labels. Run when asked for by name
+#: (``methods=`` / ``--method``).
+VARIANTS = {"nmfsc": False, "lnmf": False, "gnmf": False, "dnmf": True}
 
 
 class BasisFeatures:
@@ -238,5 +243,36 @@ def _hypothesis_distances(method, features, probes, mask, mask_mode, metrics, la
     return out
 
 
+class VariantFeatures(BasisFeatures):
+    """A face NMF variant (``solver``, a name of :data:`facenmf.SOLVERS`; ``supervised``:
+    fitted with the gallery's ``labels``) as a recognition method: its basis of the
+    training faces with its default options and loss, the gallery and the probes described
+    by the variant's own transform (exact for its objective with the basis fixed: NNLS for
+    "nmfsc" and "gnmf", the LNMF and KL projections for "lnmf" and "dnmf"), masks passed to
+    it; unknown masks through the robust projection's outliers, like "nmf".
+    :func:`variant` makes the class of one variant."""
+
+    solver = None
+    supervised = False
+
+    def __init__(self, train, labels, rank, options):
+        kept = {k: x for k, x in options.items() if k not in ("solver", "loss", "solver_options")}
+        self.model = NMF(rank, solver=self.solver, loss=SOLVERS[self.solver].losses[0],
+                         solver_options={"labels": labels} if self.supervised else None,
+                         **kept).fit(train)
+        self.W = self.model.W
+        self.gallery = self.project(train)
+
+    def project(self, A, mask=None):
+        return self.model.transform(A, mask=mask)
+
+
+def variant(solver, supervised):
+    """The :class:`VariantFeatures` of one solver."""
+    return type(f"{solver.upper()}Features", (VariantFeatures,),
+                {"solver": solver, "supervised": supervised, "__doc__":
+                 f"Method {solver!r}: the {solver!r} solver (see :class:`VariantFeatures`)."})
+
+
 FEATURES = {"nmf": NMFFeatures, "snmf": SNMFFeatures, "pca": PCAFeatures,
-             "raw": RawFeatures}
+            "raw": RawFeatures, **{name: variant(name, sup) for name, sup in VARIANTS.items()}}

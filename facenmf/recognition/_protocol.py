@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import _validation as v
 from ._distances import DEFAULT_METRICS, METRICS, vote
-from ._features import METHODS, distance_sets
+from ._features import FEATURES, METHODS, distance_sets
 from ._occlusions import occlude, parse_condition
 from ._tuning import build, check_grid, choose_settings, split_setting
 
@@ -142,8 +142,9 @@ def evaluate(faces, *, rank=49, methods=METHODS, metrics=DEFAULT_METRICS, k=1,
         Faces with identity labels (``faces.labels``) and ``faces.image_shape``.
     rank : int
         Basis images for NMF and eigenfaces for PCA.
-    methods : sequence of {"nmf", "snmf", "pca", "raw"}
-        Default: all of them.
+    methods : sequence of {"nmf", "snmf", "pca", "raw", "nmfsc", "lnmf", "gnmf", "dnmf"}
+        Default: the first four (:data:`METHODS`); the NMF variants (:data:`VARIANTS`, each
+        a solver of :data:`facenmf.SOLVERS` with its own transform) when named.
     metrics : sequence of {"euclidean", "cosine", "l1", "whitened"}
         Default :data:`DEFAULT_METRICS`. ``"whitened"`` learns a metric from the gallery's
         identities, the same way for every method (see :func:`whitened_distances`).
@@ -218,7 +219,7 @@ def evaluate(faces, *, rank=49, methods=METHODS, metrics=DEFAULT_METRICS, k=1,
         _check_identities(faces.labels, protocol, train_per_identity)
     methods = tuple(methods)
     for m in methods:
-        v.check_choice("methods", m, METHODS)
+        v.check_choice("methods", m, FEATURES)  # METHODS and the VARIANTS
     metrics = tuple(metrics)
     for m in metrics:
         v.check_choice("metrics", m, METRICS)
