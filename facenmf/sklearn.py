@@ -189,7 +189,8 @@ default="frobenius"
             raise ValueError(f"beta_loss={self.beta_loss!r}: facenmf fits the losses "
                              f"{list(LOSSES)} (beta_loss 'frobenius' and 'kullback-leibler')")
         if loss not in SOLVERS[solver].losses:
-            able = sorted(n for n, s in SOLVERS.items() if loss in s.losses)
+            able = sorted(n for n, s in SOLVERS.items()  # plain ones: no face variants
+                          if loss in s.losses and not getattr(s, "variant", False))
             raise ValueError(f"beta_loss={self.beta_loss!r}: solver {self.solver!r} does not "
                              f"fit it; solvers {able} do")
         alpha_H = self.alpha_W if self.alpha_H == "same" else self.alpha_H

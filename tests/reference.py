@@ -115,26 +115,30 @@ def hals_step(A, W, H, n_sweeps_w, n_sweeps_h):
 
 
 def kl_face_objective(a, W, h, q=0.0, p=0.0):
-    """sum(W h - a log(W h)) + q/2 ||h||² + p sum(h) for one face, in float64."""
+    """sum(W h - a log(W h)) + q/2 ||h||² + p · h for one face, in float64 (p a scalar or a
+    vector of length rank)."""
     wh = W @ h
     with np.errstate(divide="ignore", invalid="ignore"):
         logs = np.where(a > 0, a * np.log(wh), 0.0)
-    return float(wh.sum() - logs.sum() + 0.5 * q * h @ h + p * h.sum())
+    return float(wh.sum() - logs.sum() + 0.5 * q * h @ h + np.sum(p * h))
 
 
 def kl_project_columns(A, W, q=0.0, p=0.0, mask=None):
     """argmin_{h >= 0} of kl_face_objective face by face with scipy's L-BFGS-B, to tight
-    tolerances (mask: True = pixel ignored, one mask for all faces)."""
+    tolerances (mask: True = pixel ignored, one mask for all faces; p="cancel": minus the
+    visible column sums of W, which leaves the sum(W h) term out)."""
     A, W = A.astype(np.float64), W.astype(np.float64)
     if mask is not None:
         A, W = A[~mask], W[~mask]
+    if isinstance(p, str):
+        p = -W.sum(axis=0)
     out = []
     for j in range(A.shape[1]):
         a = A[:, j]
 
         def f(h):
             wh = np.maximum(W @ h, 1e-300)
-            value = wh.sum() - a @ np.log(wh) + 0.5 * q * h @ h + p * h.sum()
+            value = wh.sum() - a @ np.log(wh) + 0.5 * q * h @ h + np.sum(p * h)
             grad = W.sum(axis=0) - W.T @ (a / wh) + q * h + p
             return value, grad
 

@@ -79,6 +79,7 @@ class DNMF:
                         "relative to the mean face sum", number(0)),
     }
     improved = True  # every step is a descent step
+    variant = True  # a face NMF variant: constraints or penalties beside the loss
     exact = True  # the objective is always computed from W H
 
     @staticmethod

@@ -65,6 +65,7 @@ class GNMF:
                          check_labels),
     }
     keeps_H = True  # nmf() returns this H, not the projection of A onto W
+    variant = True  # a face NMF variant: constraints or penalties beside the loss
     improved = True  # every step is a descent step
     exact = False  # objective from the residual instead of the trace trick
 

@@ -32,8 +32,10 @@ __all__ = ["kl_mm_step", "kl_objective", "kl_project", "simplex_columns", "simpl
 _FACES = 1024
 # Entries of the temporary of _hessians (16 MB in float64).
 _HESSIAN_ENTRIES = 1 << 21
-# Majorize-minimize steps before Newton's: they move the start inside the positive orthant.
+# Majorize-minimize steps before Newton's: they move the start inside the positive orthant;
+# with q > 0 up to _MM_MAX of them, while they converge fast.
 _MM_STEPS = 10
+_MM_MAX = 300
 # Newton steps for the multiplier of a column's sum in simplex_update (quadratic convergence
 # from a start below the root: a few suffice; the cap is a safeguard).
 _NEWTON = 60
@@ -144,38 +146,47 @@ def kl_objective(A, W, H, q=0.0, p=0.0, *, mask=None, WH=None):
 
 
 def _hessians(W, D, q):
-    """``Wᵀ diag(D[:, j]) W + q I`` for each column j of ``D`` (n, b): (b, k, k)."""
+    """``Wᵀ diag(D[:, j]) W + q I`` for each column j of ``D`` (n, b): (b, k, k), the
+    products in float32 (Newton's matrix needs no more: the gradient, in float64, decides
+    where the iterations stop)."""
     k, b = W.shape[1], D.shape[1]
+    W32 = W.astype(np.float32)
     out = np.empty((b, k, k))
     step = max(1, _HESSIAN_ENTRIES // (k * W.shape[0]))
     for start in range(0, b, step):
-        X = W.T[None, :, :] * D[:, start:start + step].T[:, None, :]
-        out[start:start + step] = X @ W
+        X = W32.T[None, :, :] * D[:, start:start + step].T.astype(np.float32)[:, None, :]
+        out[start:start + step] = X @ W32
     out[:, np.arange(k), np.arange(k)] += q
     return out
 
 
+def _violation(W, A, H, q, p, visible, s):
+    """``(g, WH, R, viol)``: the gradient of ``F``, ``W H``, ``A / W H`` (visible pixels)
+    and each face's largest violation of the optimality conditions, relative."""
+    WH = W @ H
+    R = A / WH if visible is None else A * visible / WH
+    WtR = W.T @ R
+    g = s + p + q * H - WtR
+    scale = np.maximum((s + np.abs(p) + WtR).max(axis=0), 1e-300)
+    viol = np.where(H > 0, np.abs(g), np.maximum(-g, 0)).max(axis=0) / scale
+    return g, WH, R, viol
+
+
 def _newton(A, W, H, q, p, visible, s, tol, max_iter):
     """Projected Newton (Bertsekas 1982) on ``F`` for every face of the block, from ``H``
-    (k, b), in float64; returns the new ``H``. ``visible`` is None or (n, b) of 0/1."""
+    (k, b), in float64; returns the new ``H``. ``p`` and ``s`` are (k, b); ``visible`` is
+    None or (n, b) of 0/1."""
     H = H.copy()
     faces = np.arange(A.shape[1])  # the faces not yet converged
     for _ in range(max_iter):
         if not faces.size:
             break
-        a, h, vis = A[:, faces], H[:, faces], None if visible is None else visible[:, faces]
-        WH = W @ h
-        R = a / WH if vis is None else a * vis / WH
-        WtR = W.T @ R
-        sf = s if s.shape[1] == 1 else s[:, faces]
-        g = sf + p + q * h - WtR
-        # KKT: zero gradient where h > 0, non-negative gradient where h = 0; relative to
-        # the size of the gradient's terms.
-        scale = np.maximum((sf + abs(p) + WtR).max(axis=0), 1e-300)
-        viol = np.where(h > 0, np.abs(g), np.maximum(-g, 0)).max(axis=0) / scale
+        a, h, pf, sf = A[:, faces], H[:, faces], p[:, faces], s[:, faces]
+        vis = None if visible is None else visible[:, faces]
+        g, WH, R, viol = _violation(W, a, h, q, pf, vis, sf)
         going = viol > tol
-        faces, a, h, g, WH, R = (faces[going], a[:, going], h[:, going], g[:, going],
-                                 WH[:, going], R[:, going])
+        faces, a, h, g, WH, R, pf = (faces[going], a[:, going], h[:, going], g[:, going],
+                                     WH[:, going], R[:, going], pf[:, going])
         if vis is not None:
             vis = vis[:, going]
         if not faces.size:
@@ -196,7 +207,8 @@ def _newton(A, W, H, q, p, visible, s, tol, max_iter):
         except np.linalg.LinAlgError:
             d = -np.where(free, g, 0) / np.maximum(np.diagonal(Hs, axis1=1, axis2=2).T, 1e-300)
         d = np.where(bound, -h, d)
-        f = kl_objective(a, W, h, q, p, mask=None if vis is None else vis == 0, WH=WH)
+        mask = None if vis is None else vis == 0
+        f = kl_objective(a, W, h, q, pf, mask=mask, WH=WH)
         step = np.ones(faces.size)
         accepted = np.zeros(faces.size, dtype=bool)
         h_new = h.copy()
@@ -205,8 +217,8 @@ def _newton(A, W, H, q, p, visible, s, tol, max_iter):
             if not todo.any():
                 break
             t = np.maximum(h[:, todo] + step[todo] * d[:, todo], 0)
-            f_t = kl_objective(a[:, todo], W, t, q, p,
-                               mask=None if vis is None else vis[:, todo] == 0)
+            f_t = kl_objective(a[:, todo], W, t, q, pf[:, todo],
+                               mask=None if mask is None else mask[:, todo])
             decrease = np.einsum("ij,ij->j", g[:, todo], t - h[:, todo])
             ok = f_t <= f[todo] + 1e-4 * decrease
             idx = np.flatnonzero(todo)
@@ -218,16 +230,19 @@ def _newton(A, W, H, q, p, visible, s, tol, max_iter):
     return H
 
 
-def kl_project(A, W, mask=None, *, q=0.0, p=0.0, tol=1e-9, max_iter=100, H0=None):
+def kl_project(A, W, mask=None, *, q=0.0, p=0.0, visible_sum=True, tol=1e-9, max_iter=100,
+               H0=None):
     """Weights ``H`` (k, m) minimizing ``F`` (the module's objective) for each face of ``A``
-    (n, m) on the fixed basis ``W`` (n, k), with scalars ``q >= 0`` and ``p``.
+    (n, m) on the fixed basis ``W`` (n, k), with scalars ``q >= 0`` and ``p``;
+    ``visible_sum=False`` leaves the term ``sum_v (W h)_i`` out of ``F``.
 
-    A few majorize-minimize steps from ``H0`` (or from the non-negative least-squares
-    weights), then projected Newton steps (Bertsekas 1982) in float64 until each face meets
-    the optimality conditions to ``tol`` relative to the size of its gradient's terms (or
-    after ``max_iter`` Newton steps). Inputs are trusted (checked by the caller): finite,
-    non-negative, ``mask`` None or bool (n,) / (n, m), True where a pixel is ignored.
-    Returns ``H`` in ``W``'s dtype.
+    Majorize-minimize steps from ``H0`` (or from the non-negative least-squares weights)
+    — a few, or with ``q > 0`` (strongly convex ``F``, where they converge fast) until the
+    optimality conditions hold — then projected Newton steps (Bertsekas 1982) in float64
+    until each face meets the optimality conditions to ``tol`` relative to the size of its
+    gradient's terms (or after ``max_iter`` Newton steps). Inputs are trusted (checked by
+    the caller): finite, non-negative, ``mask`` None or bool (n,) / (n, m), True where a
+    pixel is ignored. Returns ``H`` in ``W``'s dtype.
 
     References
     ----------
@@ -242,6 +257,7 @@ def kl_project(A, W, mask=None, *, q=0.0, p=0.0, tol=1e-9, max_iter=100, H0=None
     for start in range(0, m, _FACES):
         cols = slice(start, start + _FACES)
         Ab = A[:, cols].astype(np.float64)
+        b = Ab.shape[1]
         Mb = None if mask is None else (mask if mask.ndim == 1 else mask[:, cols])
         if H0 is not None:
             Hb = H0[:, cols].astype(np.float64)
@@ -251,8 +267,26 @@ def kl_project(A, W, mask=None, *, q=0.0, p=0.0, tol=1e-9, max_iter=100, H0=None
         Mb2 = None if Mb is None else np.broadcast_to(Mb if Mb.ndim == 2 else Mb[:, None],
                                                       Ab.shape)
         visible = None if Mb2 is None else (~Mb2).astype(np.float64)
-        s = W64.sum(axis=0)[:, None] if Mb2 is None else W64.T @ visible
-        for _ in range(_MM_STEPS):
-            Hb = kl_mm_step(Ab, W64, Hb, q, p, mask=Mb2, s=s)
-        H[:, cols] = _newton(Ab, W64, Hb, q, p, visible, s, tol, max_iter)
+        s = np.broadcast_to(W64.sum(axis=0)[:, None] if Mb2 is None else W64.T @ visible,
+                            (k, b))
+        pb = np.broadcast_to(np.asarray(p, dtype=np.float64), (k, b))
+        if not visible_sum:
+            pb = pb - s
+        todo = np.arange(b)
+        for step in range(_MM_MAX if q > 0 else _MM_STEPS):
+            Hb[:, todo] = kl_mm_step(Ab[:, todo], W64, Hb[:, todo], q, pb[:, todo],
+                                     mask=None if Mb2 is None else Mb2[:, todo],
+                                     s=s[:, todo])
+            if q > 0 and step % 10 == 9:
+                viol = _violation(W64, Ab[:, todo], Hb[:, todo], q, pb[:, todo],
+                                  None if visible is None else visible[:, todo],
+                                  s[:, todo])[3]
+                todo = todo[viol > tol]
+                if not todo.size:
+                    break
+        if todo.size:
+            Hb[:, todo] = _newton(Ab[:, todo], W64, Hb[:, todo], q, pb[:, todo],
+                                  None if visible is None else visible[:, todo], s[:, todo],
+                                  tol, max_iter)
+        H[:, cols] = Hb
     return H

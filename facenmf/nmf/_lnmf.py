@@ -20,12 +20,16 @@ __all__ = ["LNMF", "lnmf_transform"]
 
 def lnmf_transform(A, W, mask=None):
     """LNMF weights of faces ``A`` (n_pixels, n_faces) on a fixed basis ``W`` (n_pixels,
-    rank): for each face, ``argmin_{h >= 0} D(a || W_s h) + 1/2 ||h - 1||²`` on the basis
-    with unit column sums ``W_s``, returned for ``W`` as given (``W h`` equal). ``mask``
-    (bool, True = ignore the pixel) of shape (n_pixels,) or like ``A``.
+    rank): for each face, ``argmin_{h >= 0} -sum_v a_i log (W_s h)_i + 1/2 ||h||²`` over the
+    pixels ``v`` that ``mask`` (bool, True = ignore the pixel; (n_pixels,) or like ``A``)
+    leaves visible, on the basis with unit column sums ``W_s``; returned for ``W`` as given
+    (``W h`` equal). On a whole face this is ``D(a || W_s h) + 1/2 ||h - 1||²`` up to a
+    constant, LNMF's objective with ``W`` fixed; written without the divergence's ``sum(W
+    h)`` (equal to ``sum(h)`` on the whole face) it gives hidden pixels no say: a basis
+    image under the mask gets no weight for being unseen.
     """
     Ws, sums = simplex_columns(W)
-    H = kl_project(A, Ws, mask, q=1.0, p=-1.0)
+    H = kl_project(A, Ws, mask, q=1.0, visible_sum=False)
     return (H / sums[:, None]).astype(W.dtype)
 
 
@@ -65,6 +69,7 @@ class LNMF:
                         "al.'s published updates)", number(0)),
     }
     improved = True  # every step is a descent step
+    variant = True  # a face NMF variant: constraints or penalties beside the loss
     exact = True  # the objective is always computed from W H
 
     @staticmethod

@@ -111,6 +111,7 @@ class NMFsc:
                                _check_sparseness),
     }
     keeps_H = True  # nmf() returns this H, not the projection of A onto W
+    variant = True  # a face NMF variant: constraints or penalties beside the loss
     improved = True  # every step is a descent step
     exact = False  # objective from the residual instead of the trace trick
 

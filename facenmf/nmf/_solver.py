@@ -60,6 +60,9 @@ class Solver(Protocol):
         working dtype), using only products with it (``A Hᵀ``, ``Wᵀ A``: see
         :mod:`facenmf.nmf._sparse`) and :mod:`._loss`'s norms and errors, which take sparse
         ``A``; absent means none.
+    variant : bool, optional
+        True for a face NMF variant, whose objective adds constraints or penalties to its
+        loss (``"nmfsc"``, ``"lnmf"``, ``"gnmf"``, ``"dnmf"``); absent means False.
     keeps_H : bool, optional
         True if :func:`nmf` returns the solver's own ``H`` (a constrained or penalized one)
         instead of the exact projection of ``A`` onto the final ``W`` (Frobenius loss).
