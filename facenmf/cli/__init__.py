@@ -61,7 +61,7 @@ def add_fit_options(p, rank):
     p.add_argument("--solver", default="hals", choices=sorted(SOLVERS))
     p.add_argument("--init", default=None, choices=[i for i in INITS if i != "custom"],
                    help="initialization (default nndsvda)")
-    p.add_argument("--loss", default="frobenius", choices=list(LOSSES))
+    p.add_argument("--loss", default="frobenius", choices=[x for x in LOSSES if x != "beta"])
     p.add_argument("--max-iter", type=integer(low=0), default=500)
     p.add_argument("--tol", type=number(low=0), default=1e-4)
     p.add_argument("--time-limit", type=number(low=0, inclusive=False), default=None,

@@ -4,149 +4,21 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 
-from .. import _validation as v
-from ._blocks import Columns, as_columns, check_streamed, is_dask, is_streamed
-from ._init import INITS, initialize
-from ._result import ConvergenceWarning, Factorization, History
-from ._loss import kl_constant, kl_divergence, residual_error, rounding_bound
+from ._args import check_args, columns_of, project_columns
+from ._beta import beta_divergence, beta_scale
+from ._blocks import Columns
+from ._init import initialize
+from ._loss import kl_constant, residual_error, rounding_bound
 from ._project import project_unchecked
-from ._registry import LOSSES, SOLVERS
-from ._solver import check_solver_options
-from ._sparse import check_sparse_solver, is_sparse
+from ._registry import SOLVERS
+from ._result import ConvergenceWarning, Factorization, History
 from ._stream import project_blocks
 
 __all__ = ["nmf", "Factorization", "History", "ConvergenceWarning", "columns_of",
            "project_columns"]
-
-# The parameters of nmf() that are checked on their own, each by one checker.
-_SIMPLE = {
-    "max_iter": lambda x: v.check_int("max_iter", x, low=0),
-    "tol": lambda x: v.check_number("tol", x, low=0),
-    "time_limit": lambda x: v.check_number("time_limit", x, low=0, low_inclusive=False,
-                                           allow_none=True),
-    "random_state": lambda x: v.check_random_state("random_state", x),
-    "callback": lambda x: v.check_callable("callback", x),
-}
-
-
-@dataclass(frozen=True)
-class _Settings:
-    """The checked arguments of one call of :func:`nmf`."""
-
-    A: np.ndarray
-    rank: int
-    solver: str
-    loss: str
-    init: str
-    W0: np.ndarray | None
-    H0: np.ndarray | None
-    solver_options: dict
-    max_iter: int
-    tol: float
-    time_limit: float | None
-    random_state: np.random.Generator
-    callback: object
-    dtype: np.dtype
-
-
-def _check_init(init, W0, H0, shape, rank, dtype):
-    """``(init, W0, H0)`` checked together: a custom start needs both factors."""
-    custom = W0 is not None or H0 is not None
-    if init is None:
-        init = "custom" if custom else "nndsvda"
-    v.check_choice("init", init, INITS)
-    if (init == "custom") != custom:
-        raise ValueError(
-            "init: 'custom' requires both W0 and H0, and W0/H0 require init='custom' "
-            f"(or init=None); got init={init!r} with W0 {'given' if W0 is not None else 'None'}"
-            f" and H0 {'given' if H0 is not None else 'None'}"
-        )
-    if custom:
-        if W0 is None or H0 is None:
-            raise ValueError("W0, H0: both must be given for init='custom', got only one")
-        W0 = v.check_nonnegative_matrix("W0", W0, dtype, shape=(shape[0], rank), copy=True)
-        H0 = v.check_nonnegative_matrix("H0", H0, dtype, shape=(rank, shape[1]), copy=True)
-        for name, X in (("W0", W0), ("H0", H0)):
-            if not X.any():
-                raise ValueError(f"{name}: all {X.size} entries are zero; NMF cannot start "
-                                 "from an all-zero factor (W H = 0 has no direction to improve)")
-    return init, W0, H0
-
-
-def columns_of(A, dtype, name="A"):
-    """``(A, streamed)``: ``A`` as :class:`._blocks.Columns` if it is read block by block (a
-    memory map, a zarr-like array; a Dask array: on the active ``distributed`` Client's
-    workers, or without one read here by Dask's local scheduler), else as given. Nothing is
-    read yet."""
-    if is_dask(A):
-        from ._dask import dask_columns
-
-        return dask_columns(A, dtype, name), True
-    if is_streamed(A):  # read block by block: checked in one pass, never held whole
-        A = as_columns(A, dtype, name)
-        if len(A.shape) != 2:
-            raise ValueError(f"{name}: expected a 2-D array (n_pixels, n_faces), got shape "
-                             f"{A.shape}")
-        return A, True
-    return A, False
-
-
-def project_columns(A, W, name="A"):
-    """Exact weights ``H`` (k, n_faces) of the faces ``A`` onto ``W`` (n_pixels, k), block by
-    block where the blocks are, for an ``A`` read block by block (see :func:`columns_of`: on
-    a Dask cluster, on the workers); None for an in-memory ``A`` (the caller projects it)."""
-    cols, streamed = columns_of(A, W.dtype, name)
-    if not streamed:
-        return None
-    try:
-        if cols.shape[0] != W.shape[0]:
-            raise ValueError(f"{name}: expected shape ({W.shape[0]}, *), got {cols.shape} "
-                             "(axis 0 differs)")
-        check_streamed(cols, allow_zero=True)
-        return project_blocks(cols, W, guided=False)[0]
-    finally:
-        cols.close()
-
-
-def _check_args(A, rank, *, solver, loss, init, W0, H0, solver_options, dtype, **simple):
-    dtype = v.check_dtype("dtype", dtype)
-    A, streamed = columns_of(A, dtype)
-    if not streamed:
-        A = v.check_nonnegative_matrix("A", A, dtype, sparse=True)
-    rank = v.check_int("rank", rank, low=1, high=min(A.shape))
-    v.check_choice("solver", solver, SOLVERS)
-    v.check_choice("loss", loss, LOSSES)
-    make = SOLVERS[solver]
-    if loss not in make.losses:
-        raise ValueError(f"loss: solver {solver!r} supports {list(make.losses)}, got {loss!r}")
-    if streamed and not getattr(make, "streams", False):
-        streaming = sorted(name for name, s in SOLVERS.items() if getattr(s, "streams", False))
-        raise ValueError(f"solver: {solver!r} needs A in memory; A is read block by block "
-                         f"({type(A.A).__name__}), which solvers {streaming} do (or pass "
-                         "numpy.asarray(A))")
-    if is_sparse(A):
-        check_sparse_solver(SOLVERS, solver, loss)
-    options = check_solver_options(solver, make.options, solver_options)
-    if hasattr(make, "check_options"):  # options that depend on the data (faces' labels)
-        options = make.check_options(options, A.shape)
-    init, W0, H0 = _check_init(init, W0, H0, A.shape, rank, dtype)
-    simple = {name: check(simple[name]) for name, check in _SIMPLE.items()}
-    if streamed:
-        try:
-            check_streamed(A)
-        except BaseException:
-            A.close()
-            raise
-    elif not (A.data if is_sparse(A) else A).any():
-        raise ValueError(f"A: all {A.shape[0] * A.shape[1]} entries are zero; there is "
-                         "nothing to factorize")
-    return _Settings(A=A, rank=rank, solver=solver, loss=loss, init=init, W0=W0, H0=H0,
-                     solver_options=options, dtype=dtype, **simple)
-
 
 # The tol test trusts the trace trick while its rounding error is below this fraction of
 # the decrease that tol allows; beyond, the error is computed from the residual.
@@ -156,9 +28,9 @@ _TRUSTED_NOISE = 0.1
 _EXACT_FIT = 16
 
 
-def nmf(A, rank, *, solver="hals", init=None, loss="frobenius", max_iter=500, tol=1e-4,
-        time_limit=None, random_state=None, callback=None, W0=None, H0=None,
-        dtype=np.float32, solver_options=None):
+def nmf(A, rank, *, solver="hals", init=None, loss="frobenius", alpha_W=0.0, alpha_H="same",
+        l1_ratio=0.0, max_iter=500, tol=1e-4, time_limit=None, random_state=None,
+        callback=None, W0=None, H0=None, dtype=np.float32, solver_options=None):
     """Non-negative matrix factorization ``A ≈ W @ H`` of faces stored one per column.
 
     Note the orientation: ``A`` is ``(n_pixels, n_faces)`` as in Lee & Seung, the
@@ -175,11 +47,13 @@ def nmf(A, rank, *, solver="hals", init=None, loss="frobenius", max_iter=500, to
         the same iterates as the dense ``A``.
     rank : int
         Number of basis images, ``1 <= rank <= min(A.shape)``.
-    solver : {"hals", "mu", "anls"}
+    solver : {"hals", "mu", "anls", "klcd"}
         ``"hals"``: accelerated hierarchical ALS (Gillis & Glineur 2012) with
         extrapolation (Ang & Gillis 2019), the fastest;
-        ``"mu"``: Lee & Seung's multiplicative updates; ``"anls"``: alternating exact
-        non-negative least squares by block principal pivoting (Kim & Park 2011).
+        ``"mu"``: multiplicative updates (Lee & Seung; Févotte & Idier for beta-divergences);
+        ``"anls"``: alternating exact non-negative least squares by block principal
+        pivoting (Kim & Park 2011); ``"klcd"``: coordinate descent for the KL loss (Hsieh &
+        Dhillon 2011).
         Every solver is an entry of :data:`SOLVERS` (see ``facenmf/nmf/_solver.py`` for
         the protocol); its knobs are passed in ``solver_options``.
     init : {"nndsvda", "nndsvd", "nndsvdar", "random", "custom"} or None
@@ -189,9 +63,30 @@ def nmf(A, rank, *, solver="hals", init=None, loss="frobenius", max_iter=500, to
         given. NNDSVD variants are deterministic when the smaller side of ``A`` is at most
         1500 (exact SVD); above, their randomized SVD, like ``"random"`` and
         ``"nndsvdar"``, uses ``random_state``.
-    loss : {"frobenius", "kl"}
-        ``"kl"`` (generalized Kullback-Leibler, Lee & Seung 1999) needs ``solver="mu"``;
-        its error is the relative divergence ``D(A || W H) / sum(A)``.
+    loss : {"frobenius", "kl", "kullback-leibler", "itakura-saito"} or float
+        The beta-divergence minimized (:mod:`facenmf.nmf._beta`): ``"frobenius"`` (beta
+        2), ``"kl"`` (generalized Kullback-Leibler, beta 1, Lee & Seung 1999; alias
+        ``"kullback-leibler"``), ``"itakura-saito"`` (beta 0) or any beta (2, 1 and 0 are
+        those names). Only ``"mu"`` minimizes them all; ``"klcd"`` minimizes ``"kl"``.
+        The error of KL is the relative divergence ``D(A || W H) / sum(A)``, of other
+        betas ``D_beta(A || W H) / sum(A^beta)``. A beta <= 0 needs every entry of ``A``
+        positive.
+    alpha_W, alpha_H, l1_ratio : float, float or "same", float
+        L1/L2 regularization with scikit-learn's objective and scaling, **translated to our
+        orientation** (:mod:`facenmf.nmf._penalty`): the fit minimizes ``D(A || W H) +
+        alpha_W n_faces (l1_ratio ||W||_1 + 0.5 (1 - l1_ratio) ||W||_F²) + alpha_H
+        n_pixels (l1_ratio ||H||_1 + 0.5 (1 - l1_ratio) ||H||_F²)``, ``D`` being ``0.5
+        ||A - W H||_F²`` for Frobenius. ``alpha_W`` is the penalty of OUR ``W``, the basis
+        images (scaled by the number of faces, as scikit-learn scales its ``H``, which is
+        our ``W``); ``alpha_H`` that of our weights ``H`` (scaled by the number of
+        pixels). So scikit-learn's ``alpha_W`` is our ``alpha_H`` and its ``alpha_H`` our
+        ``alpha_W`` (``facenmf.sklearn`` maps them). ``alpha_H="same"`` is ``alpha_W``;
+        ``l1_ratio`` in [0, 1] mixes L1 (1) and L2 (0). Every in-memory solver but
+        ``"klcd"`` takes them; data read block by block does not. With a penalty the basis
+        columns are *not* scaled to unit norm (the penalty weighs their scale), the error
+        and ``history.error`` are the data term alone, ``history.objective`` and the
+        ``tol`` test the penalized objective, and ``objective`` the penalized objective
+        of the result in scikit-learn's units.
     max_iter : int
         Maximum outer iterations (each updates W then H).
     tol : float
@@ -227,15 +122,19 @@ def nmf(A, rank, *, solver="hals", init=None, loss="frobenius", max_iter=500, to
         ``W`` (n_pixels, rank) with unit-norm columns, ``H`` (rank, n_faces), ``n_iter``,
         ``converged``, ``stop_reason``, ``error`` and ``history``. For the Frobenius loss
         the returned ``H`` is the exact non-negative least-squares solution for the final
-        ``W`` (one last exact half-step), so it equals ``project(A, W)``.
+        ``W`` (one last exact half-step), so it equals ``project(A, W)`` (with the fit's
+        penalty on ``H``: ``project(A, W, alpha_H=..., l1_ratio=...)``). ``objective``,
+        ``penalty`` and ``regularization`` say what was minimized.
 
     Raises
     ------
     ValueError
         Negative, NaN or infinite entries, non-2-D or all-zero ``A``, ``rank`` out of
         range, unknown ``solver``/``init``/``loss`` names (the message lists valid ones),
-        wrong ``W0``/``H0`` shapes, an all-zero ``W0`` or ``H0``, a sparse ``A`` with a
-        solver or loss that needs it dense.
+        a loss the solver does not minimize, a beta <= 0 with zeros in ``A``, negative
+        ``alpha_W``/``alpha_H``, ``l1_ratio`` outside [0, 1], a penalty the solver or the
+        data path does not take, wrong ``W0``/``H0`` shapes, an all-zero ``W0`` or ``H0``, a
+        sparse ``A`` with a solver or loss that needs it dense.
     TypeError
         Arguments of the wrong type.
 
@@ -273,8 +172,9 @@ def nmf(A, rank, *, solver="hals", init=None, loss="frobenius", max_iter=500, to
     (True, True)
     """
     start = time.perf_counter()
-    args = _check_args(A, rank, solver=solver, loss=loss, init=init, W0=W0, H0=H0,
-                       solver_options=solver_options, dtype=dtype, max_iter=max_iter, tol=tol,
+    args = check_args(A, rank, solver=solver, loss=loss, init=init, W0=W0, H0=H0,
+                       solver_options=solver_options, dtype=dtype, alpha_W=alpha_W,
+                       alpha_H=alpha_H, l1_ratio=l1_ratio, max_iter=max_iter, tol=tol,
                        time_limit=time_limit, random_state=random_state, callback=callback)
     try:
         return _fit(args, start)
@@ -285,21 +185,23 @@ def nmf(A, rank, *, solver="hals", init=None, loss="frobenius", max_iter=500, to
 
 def _fit(args, start):
     """The fit of :func:`nmf` for checked arguments (``start``: when the call began)."""
-    solver, loss = args.solver, args.loss
+    solver, loss, penalty = args.solver, args.loss, args.penalty
     A, max_iter, tol, time_limit, callback = (args.A, args.max_iter, args.tol,
                                               args.time_limit, args.callback)
     if args.init == "custom":
         W, H = args.W0, args.H0
     else:
         W, H = initialize(A, args.rank, args.init, args.random_state, args.dtype)
-    state = SOLVERS[solver](A, W, H, loss=loss, **args.solver_options)
+    extra = {} if penalty is None else {"penalty": penalty}
+    state = SOLVERS[solver](A, W, H, loss=loss, **extra, **args.solver_options)
     norm_A_sq = state.norm_A_sq
+    frobenius = loss == "frobenius"
 
-    if loss == "kl":
-        sum_A = float(A.sum(dtype=np.float64))
+    if not frobenius:
+        scale = beta_scale(A, loss)  # sum(A) for KL
 
         def to_error(obj):
-            return obj / sum_A
+            return obj / scale
 
         def noise(err):
             return 0.0  # computed from W H directly: no cancellation to bound
@@ -307,25 +209,43 @@ def _fit(args, start):
         bound = rounding_bound(norm_A_sq, args.dtype)
 
         def to_error(obj):
-            return float(np.sqrt(obj / norm_A_sq))
+            return float(np.sqrt(max(obj, 0.0) / norm_A_sq))
 
         def noise(err):
             # Rounding bound of a trace-trick error: d(err) = d(obj) / (2 err ||A||²).
             return bound / (2.0 * err * norm_A_sq) if err > 0 else np.inf
 
     floor = _EXACT_FIT * float(np.finfo(args.dtype).eps) if loss == "frobenius" else 0.0
+    # The solvers' objectives are penalized: the squared error plus twice the penalty
+    # (Frobenius), the divergence plus the penalty (others). The stop test and
+    # ``history.objective`` use it; ``history.error`` is the data term alone.
+    weight = 2.0 if frobenius else 1.0
+
+    def penalty_now():
+        return 0.0 if penalty is None else penalty.value(*state.factors())
+
+    def data_error(obj, pen):
+        return to_error(obj) if penalty is None else to_error(obj - weight * pen)
+
     seconds = [time.perf_counter() - start]
-    errors = [to_error(state.objective())]
-    # A solver whose objective is more than the error (a penalty) reports the error itself:
-    # history gets that, the tol test the objective.
+    obj0 = state.objective()
+    pens = [penalty_now()]
+    # A solver whose objective is more than the error (a penalty of its own) reports the
+    # error itself: history gets that, the tol test the objective.
     report = getattr(state, "relative_error", None)
-    history = errors if report is None else [report()]
-    exact = loss == "kl"
+
+    def history_error(obj, pen):
+        return data_error(obj, pen) if report is None else report()
+
+    objectives, errors = [to_error(obj0)], [history_error(obj0, pens[0])]
+    exact = not frobenius
     stop_reason, n_iter = "max_iter", 0
     try:
         for n_iter in range(1, max_iter + 1):
-            err = to_error(state.step())
-            prev = errors[-1]
+            obj = state.step()
+            pen = penalty_now()
+            err = to_error(obj)
+            prev = objectives[-1]
             met = False
             if tol > 0 and state.improved:
                 margin = 0.0 if exact else noise(prev) + noise(err)
@@ -338,18 +258,21 @@ def _fit(args, start):
                         # the fit. The test needs two exact errors: this step's and the
                         # previous one's if the solver kept its factors, else the next.
                         exact = state.exact = True
-                        err = to_error(state.objective())
+                        obj = state.objective()
+                        err = to_error(obj)
                         before = state.previous_objective()
                         if before is not None:
-                            prev = errors[-1] = to_error(before)
+                            prev = objectives[-1] = to_error(before)
+                            if report is None:
+                                errors[-1] = data_error(before, pens[-1])
                             met = prev - err <= tol * prev
             seconds.append(time.perf_counter() - start)
-            errors.append(err)
-            if report is not None:
-                history.append(report())
+            objectives.append(err)
+            errors.append(history_error(obj, pen))
+            pens.append(pen)
             if callback is not None:
                 W, H = state.factors()
-                answer = callback(n_iter, W, H, history[-1])
+                answer = callback(n_iter, W, H, errors[-1])
                 if answer is not None and not answer:
                     stop_reason = "callback"
                     break
@@ -361,23 +284,34 @@ def _fit(args, start):
                 break
     except KeyboardInterrupt:
         stop_reason = "interrupted"
-        n_iter = min(len(errors), len(history)) - 1  # an interrupted step may lack one
-        del history[n_iter + 1:]
+        # An interrupted step may lack some of its entries.
+        n_iter = min(len(seconds), len(objectives), len(errors)) - 1
+        for entries in (seconds, objectives, errors):
+            del entries[n_iter + 1:]
     W, H = state.factors()
     if isinstance(A, Columns):  # the weights stay where their blocks are (hals: frobenius)
         # The exact weights onto the normalized W, block by block, guided by the fit's own.
         W, _ = _normalize(np.ascontiguousarray(W), None)
         H, squared = project_blocks(A, W)
-        error = to_error(squared)
+        error, objective, pen = to_error(squared), 0.5 * squared, 0.0
     else:
-        W, H = _normalize(np.ascontiguousarray(W), np.array(H, order="C"))
-        if loss == "frobenius":
+        if penalty is None:  # the scale of the columns is free: unit-norm basis images
+            W, H = _normalize(np.ascontiguousarray(W), np.array(H, order="C"))
+        else:  # a penalty weighs the scale: the factors stay as the solver left them
+            W, H = np.array(W, order="C"), np.array(H, order="C")
+        if frobenius:
             if not getattr(state, "keeps_H", False):  # else the fit's own H (constrained)
-                H = project_unchecked(A, W, H0=H)
-            error = to_error(residual_error(A, W, H))
+                H = project_unchecked(A, W, H0=H, ridge=None if penalty is None else
+                                      penalty.l2_H or None,
+                                      l1=None if penalty is None else penalty.l1_H or None)
+            squared = residual_error(A, W, H)
+            error, data = to_error(squared), 0.5 * squared
         else:
-            error = to_error(kl_divergence(A, W @ H, np.finfo(args.dtype).eps,
-                                           kl_constant(A)))
+            data = beta_divergence(A, W @ H, loss, np.finfo(args.dtype).eps,
+                                   kl_constant(A) if loss == "kl" else None)
+            error = to_error(data)
+        pen = 0.0 if penalty is None else penalty.value(W, H)
+        objective = data + pen
     if stop_reason in ("max_iter", "time_limit") and max_iter > 0 and tol > 0:
         if stop_reason == "max_iter":
             message = (f"nmf stopped at max_iter={max_iter} before the error decreased by "
@@ -387,10 +321,13 @@ def _fit(args, start):
             message = (f"nmf stopped at time_limit={time_limit}s before the error decreased "
                        f"by less than tol={tol} (solver {solver!r}, last error {error:.6g})")
         warnings.warn(message, ConvergenceWarning, stacklevel=3)
+    history = History(np.array(seconds), np.array(errors),
+                      None if penalty is None and report is None else np.array(objectives))
     return Factorization(
         W=W, H=H, n_iter=n_iter, converged=stop_reason == "tol", stop_reason=stop_reason,
-        error=error, history=History(np.array(seconds), np.array(history)), solver=solver,
-        init=args.init, loss=loss,
+        error=error, history=history, solver=solver, init=args.init, loss=loss,
+        objective=float(objective), penalty=float(pen),
+        regularization=dict(zip(("alpha_W", "alpha_H", "l1_ratio"), args.regularization)),
     )
 
 

@@ -137,9 +137,11 @@ class HALS:
     }
     improved = True  # every step is a plain descent step
     exact = False  # objective from the residual instead of the trace trick
+    regularizes = True  # takes a penalty (._penalty.Penalty)
 
-    def __init__(self, A, W, H, *, loss="frobenius", alpha=0.5, eps=0.1):
+    def __init__(self, A, W, H, *, loss="frobenius", penalty=None, alpha=0.5, eps=0.1):
         n, m = A.shape
+        self.penalty = penalty
         k = W.shape[1]
         dt = A.dtype
         self.A, self.norm_A_sq = A, squared_norm(A)
@@ -153,11 +155,24 @@ class HALS:
         self.eps = eps
         self.error = np.inf
 
+    def penalized(self, squared, Wt, H):
+        """``squared`` (``||A - W H||²``) plus twice the penalty of ``(Wt, H)``: the
+        penalized objective in the units of the squared error (twice scikit-learn's)."""
+        if self.penalty is None:
+            return squared
+        return squared + 2.0 * self.penalty.value(Wt, H)
+
     def update_W(self):
         """Sweeps over the basis images ``Wt`` (k, n), in place, for the current ``H``."""
-        Gz, inv = scaled_system(self.HHt, self.A.dtype)
+        p = self.penalty
+        G = self.HHt
+        if p is not None and p.l2_W:  # L2: a ridge on the Gram matrix (Cichocki & Phan)
+            G = G + p.l2_W * np.eye(len(G))
+        Gz, inv = scaled_system(G, self.A.dtype)
         # C / diag(G) for the W update, folded into the product: (D⁻¹ H) Aᵀ.
         times_transposed(self.H * inv[:, None], self.A, self.Cw)
+        if p is not None and p.l1_W:  # L1: a shift of the linear term
+            self.Cw -= (p.l1_W * inv)[:, None]
         sweep(self.Wt, self.Cw, Gz, inv, self.inner_w, self.eps, self.buf_w, self.old_w)
 
     def update_H(self):
@@ -166,12 +181,17 @@ class HALS:
         A, Wt, H = self.A, self.Wt, self.H
         times(Wt, A, self.WtA)
         WtW = gram(Wt)
-        Gz, inv = scaled_system(WtW, A.dtype)
-        sweep_columns(H, self.WtA, Gz, inv, self.inner_h, self.eps)
+        p, G, C = self.penalty, WtW, self.WtA
+        if p is not None and p.l2_H:
+            G = WtW + p.l2_H * np.eye(len(WtW))
+        if p is not None and p.l1_H:
+            C = C - A.dtype.type(p.l1_H)  # a copy: WtA stays for the trace trick
+        Gz, inv = scaled_system(G, A.dtype)
+        sweep_columns(H, C, Gz, inv, self.inner_h, self.eps)
         self.HHt = gram(H)
         if self.exact:
-            return residual_error(A, Wt.T, H)
-        return squared_error(self.norm_A_sq, self.WtA, WtW, H, self.HHt)
+            return self.penalized(residual_error(A, Wt.T, H), Wt, H)
+        return self.penalized(squared_error(self.norm_A_sq, self.WtA, WtW, H, self.HHt), Wt, H)
 
     def step(self):
         self.update_W()
@@ -180,7 +200,7 @@ class HALS:
 
     def objective(self):
         """Objective of :meth:`factors` from the residual (exact)."""
-        self.error = residual_error(self.A, self.Wt.T, self.H)
+        self.error = self.penalized(residual_error(self.A, self.Wt.T, self.H), self.Wt, self.H)
         return self.error
 
     def previous_objective(self):
@@ -287,7 +307,7 @@ class Extrapolated:
         """Objective of :meth:`factors` from the residual (exact); it becomes the best
         error the next steps are compared with."""
         Wt, H = self.best
-        self.best_error = residual_error(self.plain.A, Wt.T, H)
+        self.best_error = self.plain.penalized(residual_error(self.plain.A, Wt.T, H), Wt, H)
         return self.best_error
 
     def previous_objective(self):
@@ -296,7 +316,7 @@ class Extrapolated:
         if self.replaced is None:
             return None
         Wt, H = self.replaced
-        return residual_error(self.plain.A, Wt.T, H)
+        return self.plain.penalized(residual_error(self.plain.A, Wt.T, H), Wt, H)
 
     def factors(self):
         Wt, H = self.best
@@ -314,8 +334,8 @@ def _unmoved(X, Y):
     return float(np.vdot(D, D)) <= bound * bound * float(np.vdot(Y, Y))
 
 
-def hals(A, W, H, *, loss="frobenius", extrapolate=True, beta=0.3, eta=1.5, gamma=1.01,
-         gamma_bar=1.005, **plain):
+def hals(A, W, H, *, loss="frobenius", penalty=None, extrapolate=True, beta=0.3, eta=1.5,
+         gamma=1.01, gamma_bar=1.005, **plain):
     """The ``"hals"`` solver: plain :class:`HALS` (options ``alpha``, ``eps``), wrapped in
     :class:`Extrapolated` (options ``beta``, ``eta``, ``gamma``, ``gamma_bar``) unless
     ``extrapolate=False``."""
@@ -324,15 +344,16 @@ def hals(A, W, H, *, loss="frobenius", extrapolate=True, beta=0.3, eta=1.5, gamm
 
         return StreamHALS(A, W, H, loss=loss, extrapolate=extrapolate, beta=beta, eta=eta,
                           gamma=gamma, gamma_bar=gamma_bar, **plain)
-    state = HALS(A, W, H, loss=loss, **plain)
+    state = HALS(A, W, H, loss=loss, penalty=penalty, **plain)
     if not extrapolate:
         return state
     return Extrapolated(state, beta=beta, eta=eta, gamma=gamma, gamma_bar=gamma_bar)
 
 
 hals.losses = HALS.losses
-hals.streams = True  # also takes a Columns A (memory-mapped or on-disk data)
+hals.streams = True  # also takes a Columns A (memory-mapped or on-disk data), unpenalized
 hals.sparse = ("frobenius",)  # losses it fits to a scipy.sparse A (only A Hᵀ and Wᵀ A)
+hals.regularizes = True
 hals.options = {**HALS.options,
                 "extrapolate": Option(True, "extrapolate between half-steps (Ang & Gillis)", flag),
                 **Extrapolated.options}

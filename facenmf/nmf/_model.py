@@ -9,7 +9,9 @@ import numpy as np
 
 from .. import _validation as v
 from .._atomic import atomic_write
+from ._blocks import is_dask, is_streamed
 from ._core import nmf, project_columns
+from ._penalty import Penalty, check_regularization
 from ._project import project_unchecked
 from ._registry import SOLVERS
 
@@ -29,9 +31,12 @@ class NMF:
 
     Parameters
     ----------
-    rank, solver, init, loss, max_iter, tol, time_limit, random_state, callback, dtype, \
-solver_options
-        As in :func:`nmf`.
+    rank, solver, init, loss, alpha_W, alpha_H, l1_ratio, max_iter, tol, time_limit, \
+random_state, callback, dtype, solver_options
+        As in :func:`nmf`. ``alpha_W`` penalizes OUR basis ``W`` and ``alpha_H`` our
+        weights ``H`` (the transpose of scikit-learn's naming, see :func:`nmf`); the
+        penalty on ``H`` also applies in :meth:`transform`, and both are kept in the model
+        file.
     image_shape : tuple of int, optional
         ``(height, width)`` of the faces, kept with the model (and in its file) so that
         basis images can be shown.
@@ -49,13 +54,17 @@ solver_options
     ((64, 5), (5, 3))
     """
 
-    def __init__(self, rank, *, solver="hals", init=None, loss="frobenius", max_iter=500,
-                 tol=1e-4, time_limit=None, random_state=None, callback=None,
-                 dtype=np.float32, image_shape=None, preparation=None, solver_options=None):
+    def __init__(self, rank, *, solver="hals", init=None, loss="frobenius", alpha_W=0.0,
+                 alpha_H="same", l1_ratio=0.0, max_iter=500, tol=1e-4, time_limit=None,
+                 random_state=None, callback=None, dtype=np.float32, image_shape=None,
+                 preparation=None, solver_options=None):
         self.rank = rank
         self.solver = solver
         self.init = init
         self.loss = loss
+        self.alpha_W = alpha_W
+        self.alpha_H = alpha_H
+        self.l1_ratio = l1_ratio
         self.max_iter = max_iter
         self.tol = tol
         self.time_limit = time_limit
@@ -75,6 +84,7 @@ solver_options
 
     def _params(self):
         return {"solver": self.solver, "init": self.init, "loss": self.loss,
+                "alpha_W": self.alpha_W, "alpha_H": self.alpha_H, "l1_ratio": self.l1_ratio,
                 "max_iter": self.max_iter, "tol": self.tol, "time_limit": self.time_limit,
                 "random_state": self.random_state, "callback": self.callback,
                 "dtype": self.dtype, "solver_options": self.solver_options}
@@ -118,6 +128,9 @@ solver_options
         """
         from ._online import CODINGS, OnlineState, check_batch, check_start
 
+        if self._penalty(1, 1) is not None:
+            raise ValueError("alpha_W, alpha_H: partial_fit (online NMF) does not support "
+                             "regularization; use a model with alpha_W=0 and alpha_H=0")
         state = getattr(self, "_online", None)
         if state is not None and self.W is not getattr(self, "_online_W", None):
             state = None  # refitted, loaded or replaced since: start from the new basis
@@ -144,6 +157,11 @@ solver_options
         self.result = state.result("partial_fit", 1, W=self.W)
         return self
 
+    def _penalty(self, n_pixels, n_faces):
+        """The model's :class:`._penalty.Penalty` for data of that shape, or None."""
+        return Penalty.of(*check_regularization(self.alpha_W, self.alpha_H, self.l1_ratio),
+                          n_pixels, n_faces)
+
     def transform(self, A, *, mask=None):
         """Weights ``H`` (rank, n_faces) of new faces ``A`` (n_pixels, n_faces).
 
@@ -153,9 +171,22 @@ solver_options
         ``mask`` (bool, True = ignore the pixel) of shape (n_pixels,) or like ``A``.
         Faces read block by block (a memory-mapped ``.npy``, a zarr array or face store, a
         Dask array) are projected block by block, a Dask array's on the workers of the
-        active ``distributed`` Client (without ``mask``; only ``H`` comes back).
+        active ``distributed`` Client (without ``mask``; only ``H`` comes back). A model
+        with a penalty on ``H`` (``alpha_H``, ``l1_ratio``) projects with it, exactly (the
+        same objective per face as in the fit), for faces in memory.
         """
         v.check_fitted("NMF", self)
+        penalty = self._penalty(self.W.shape[0], 1)
+        if penalty is not None and penalty.l1_H + penalty.l2_H > 0:
+            if is_streamed(A) or is_dask(A):
+                raise ValueError("A: the projection with the model's penalty on H needs A in "
+                                 "memory; pass numpy.asarray(A)")
+            A = v.check_nonnegative_matrix("A", A, self.W.dtype,
+                                           shape=(self.W.shape[0], None), sparse=True)
+            if mask is not None:
+                mask = v.check_mask("mask", mask, A.shape)
+            return project_unchecked(A, self.W, mask, ridge=penalty.l2_H or None,
+                                     l1=penalty.l1_H or None)
         # A solver's own weights of new faces for its objective (lnmf, dnmf), else NNLS.
         own = getattr(SOLVERS.get(self.solver), "transform", None)
         if mask is None and own is None:
@@ -240,6 +271,8 @@ def save_model(path, model):
         "image_shape": None if model.image_shape is None else list(model.image_shape),
         "dtype": str(model.W.dtype),
         **_fit_info(model),
+        # The model's regularization: its penalty on H applies in transform.
+        "alpha_W": model.alpha_W, "alpha_H": model.alpha_H, "l1_ratio": model.l1_ratio,
         "preparation": model.preparation,
         "versions": {"facenmf": _version("facenmf"), "numpy": np.__version__},
     }
@@ -322,9 +355,12 @@ def load_model(path):
         if W is None or W.ndim != 2 or W.shape != (meta["n_pixels"], meta["rank"]) \
                 or W.dtype not in (np.float32, np.float64):
             raise ValueError("W missing or of the wrong shape")
+        regularization = {key: meta.get(key, default) for key, default in
+                          (("alpha_W", 0.0), ("alpha_H", "same"), ("l1_ratio", 0.0))}
+        check_regularization(**regularization)
         model = NMF(meta["rank"], solver=meta["solver"], init=meta["init"], loss=meta["loss"],
                     dtype=W.dtype, image_shape=meta["image_shape"],
-                    preparation=meta.get("preparation"))
+                    preparation=meta.get("preparation"), **regularization)
     except (KeyError, ValueError, TypeError) as exc:
         raise ValueError(f"{path}: corrupt facenmf model ({exc})") from None
     H = arrays.get("H")

@@ -23,7 +23,7 @@ def _warm_start(G, C):
     return Z > 0
 
 
-def project_unchecked(A, W, mask=None, *, H0=None, ridge=None):
+def project_unchecked(A, W, mask=None, *, H0=None, ridge=None, l1=None):
     """:func:`project` without the checks of its inputs, with a first guess and a ridge.
 
     For callers that project many times with inputs they have already checked (e.g.
@@ -37,7 +37,10 @@ def project_unchecked(A, W, mask=None, *, H0=None, ridge=None):
         E.g. the weights of a previous projection: only guides the first guess of the
         positive entries; the solution is the same exact one without it.
     ridge : float or ndarray of shape (n_faces,), optional
-        Adds ``ridge ||h||²`` to each face's objective.
+        Adds ``ridge ||h||²`` to each face's objective ``||a - W h||²``.
+    l1 : float, optional
+        Adds ``2 l1 ||h||_1`` to it (``l1 ||h||_1`` to ``0.5 ||a - W h||²``; with ``ridge``
+        the penalty of :func:`facenmf.nmf`'s ``H``, see :func:`project`).
 
     Returns
     -------
@@ -52,7 +55,7 @@ def project_unchecked(A, W, mask=None, *, H0=None, ridge=None):
         for s in range(0, m, _CHUNK):
             c = slice(s, s + _CHUNK)
             H[:, c] = project_unchecked(A[:, c], W, mask, H0=None if H0 is None else H0[:, c],
-                                        ridge=ridge)
+                                        ridge=ridge, l1=l1)
         return H
     active = np.flatnonzero(np.einsum("ij,ij->j", W, W) > 0)
     H = np.zeros((k, m), dtype=W.dtype)
@@ -74,6 +77,8 @@ def project_unchecked(A, W, mask=None, *, H0=None, ridge=None):
         ridge = np.asarray(ridge, dtype=np.float64)
         eye = np.eye(active.size)
         G = G + ridge * eye if ridge.ndim == 0 else G + ridge[:, None, None] * eye
+    if l1:
+        C = C - float(l1)
     if active.size:
         passive = H0[active] > 0 if H0 is not None else _warm_start(G, C)
         H[active] = nnls_bpp(G, C, passive=passive)
@@ -94,7 +99,7 @@ def _masked_grams(W, mask):
     return Gs[0] if uniq.shape[1] == 1 else Gs[inverse]
 
 
-def project(A, W, *, mask=None):
+def project(A, W, *, mask=None, alpha_H=0.0, l1_ratio=0.0):
     """Weights of faces on a fixed basis: ``argmin_{H >= 0} ||A - W H||_F``, exactly.
 
     Each column of ``H`` is the exact solution of a non-negative least-squares problem
@@ -113,6 +118,13 @@ def project(A, W, *, mask=None):
     mask : ndarray of bool, shape (n_pixels,) or (n_pixels, n_faces), optional
         True where a pixel is missing or occluded and must be ignored: the fit uses only
         the other pixels (one mask for every face, or one per face).
+    alpha_H, l1_ratio : float
+        The penalty on ``H`` of :func:`facenmf.nmf` (0: none): each face's weights ``h``
+        minimize ``0.5 ||a - W h||² + alpha_H n_pixels (l1_ratio ||h||_1 + 0.5 (1 -
+        l1_ratio) ||h||²)``, ``n_pixels`` being ``W``'s rows (as in a fit, where the
+        penalty on ``H`` is scaled by the number of pixels; scikit-learn's ``transform``
+        does the same with its ``alpha_W``). Still exact: an NNLS problem with a ridge and a
+        shifted linear term.
 
     Returns
     -------
@@ -132,4 +144,8 @@ def project(A, W, *, mask=None):
     A = v.check_nonnegative_matrix("A", A, dtype, shape=(W.shape[0], None), sparse=True)
     if mask is not None:
         mask = v.check_mask("mask", mask, A.shape)
-    return project_unchecked(A, W, mask)
+    alpha_H = v.check_number("alpha_H", alpha_H, low=0)
+    l1_ratio = v.check_number("l1_ratio", l1_ratio, low=0, high=1)
+    n = W.shape[0]
+    return project_unchecked(A, W, mask, ridge=alpha_H * (1 - l1_ratio) * n or None,
+                             l1=alpha_H * l1_ratio * n or None)

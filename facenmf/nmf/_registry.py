@@ -15,12 +15,13 @@ from ._nmfsc import NMFsc
 
 __all__ = ["SOLVERS", "LOSSES"]
 
-#: Every loss some solver minimizes.
-LOSSES = ("frobenius", "kl")
+#: Every loss some solver minimizes, as a solver's ``losses`` names them: ``"beta"`` stands
+#: for any other beta-divergence (``loss=1.5``); ``"kullback-leibler"`` is ``"kl"``.
+LOSSES = ("frobenius", "kl", "itakura-saito", "beta")
 
 SOLVERS = {
     "hals": hals,  # accelerated HALS with extrapolation (Gillis & Glineur; Ang & Gillis)
-    "mu": MU,  # Lee & Seung's multiplicative updates, Frobenius and KL
+    "mu": MU,  # multiplicative updates (Lee & Seung; Févotte & Idier), every beta
     "anls": ANLS,  # alternating exact NNLS by block principal pivoting (Kim & Park)
     "nmfsc": NMFsc,  # sparseness constraints on W and/or H (Hoyer 2004)
     "lnmf": LNMF,  # local NMF, KL (Li, Hou, Zhang & Cheng 2001)
