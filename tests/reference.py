@@ -211,3 +211,47 @@ def hoyer_projection(s, l1, l2):
         v[zero] = 0
         v = v + (l1 - v.sum()) / (n - zero.sum())
         v[zero] = 0
+
+
+def beta_divergence(A, W, H, beta):
+    """D_beta(A || W H) summed over the entries, case by case as in the textbook formula
+    (0.5 ||A - WH||² at beta 2, generalized KL at 1, Itakura-Saito at 0); ``0 log 0 = 0``."""
+    A, Q = A.astype(np.float64), (W @ H).astype(np.float64)
+    if beta == 2:
+        return 0.5 * float(np.sum((A - Q) ** 2))
+    if beta == 1:
+        return kl_divergence(A, W, H)
+    if beta == 0:
+        return float(np.sum(A / Q - np.log(A / Q) - 1))
+    total = 0.0
+    for a, q in zip(A.ravel(), Q.ravel()):
+        total += (a ** beta + (beta - 1) * q ** beta - beta * a * q ** (beta - 1)) \
+            / (beta * (beta - 1))
+    return total
+
+
+def penalized_objective(A, W, H, beta, alpha_W, alpha_H, l1_ratio):
+    """scikit-learn's documented NMF objective in facenmf's orientation, written out: our
+    basis W (n_pixels, k) penalized with alpha_W scaled by n_faces, our weights H (k, n_faces)
+    with alpha_H scaled by n_pixels."""
+    n_pixels, n_faces = A.shape
+    W, H = W.astype(np.float64), H.astype(np.float64)
+    return (beta_divergence(A, W, H, beta)
+            + alpha_W * n_faces * (l1_ratio * W.sum() + 0.5 * (1 - l1_ratio) * (W ** 2).sum())
+            + alpha_H * n_pixels * (l1_ratio * H.sum() + 0.5 * (1 - l1_ratio) * (H ** 2).sum()))
+
+
+def penalized_nnls(A, W, l1, l2):
+    """argmin_{h >= 0} 0.5 ||a - W h||² + l1 ||h||_1 + 0.5 l2 ||h||² per column, by scipy's
+    Lawson-Hanson NNLS on the completed square: with G = WᵀW + l2 I = L Lᵀ and
+    c = Wᵀa - l1, the objective is 0.5 ||Lᵀh - L⁻¹c||² plus a constant."""
+    A, W = A.astype(np.float64), W.astype(np.float64)
+    H = np.zeros((W.shape[1], A.shape[1]))
+    live = np.flatnonzero(np.any(W > 0, axis=0))  # a zero basis image gets zero weights
+    W = W[:, live]
+    G = W.T @ W + l2 * np.eye(W.shape[1])
+    L = np.linalg.cholesky(G)
+    C = np.linalg.solve(L, W.T @ A - l1)
+    H[live] = np.stack([scipy.optimize.nnls(L.T, C[:, j])[0] for j in range(A.shape[1])],
+                       axis=1)
+    return H
