@@ -1,8 +1,9 @@
 """The NMF engine: ``A ≈ W H`` for any non-negative matrix (no images, no plotting).
 
-Where things are: ``_core`` (``nmf()``: checks, the outer loop, stopping), ``_solver`` (the
-protocol a solver follows), ``_registry`` (the solvers by name), one module per solver
-(``_hals``, ``_mu``, ``_anls``), ``_init`` (initial factors), ``_loss`` (objectives),
+Where things are: ``_core`` (``nmf()``: the outer loop, stopping), ``_args`` (its checks),
+``_solver`` (the protocol a solver follows), ``_registry`` (the solvers by name), one module
+per solver (``_hals``, ``_mu``, ``_anls``, ``_klcd``), ``_init`` (initial factors), ``_loss``
+(objectives), ``_beta`` (loss names, beta-divergences), ``_penalty`` (L1/L2 penalties),
 ``_sparse`` (the products and errors of a ``scipy.sparse`` ``A``),
 ``_nnls`` and ``_project`` (exact projection onto a fixed basis), ``_model`` (``NMF``,
 model files), ``_result`` (what a fit returns), ``_blocks`` (blocks of columns;

@@ -81,8 +81,8 @@ def nmf(A, rank, *, solver="hals", init=None, loss="frobenius", alpha_W=0.0, alp
         our ``W``); ``alpha_H`` that of our weights ``H`` (scaled by the number of
         pixels). So scikit-learn's ``alpha_W`` is our ``alpha_H`` and its ``alpha_H`` our
         ``alpha_W`` (``facenmf.sklearn`` maps them). ``alpha_H="same"`` is ``alpha_W``;
-        ``l1_ratio`` in [0, 1] mixes L1 (1) and L2 (0). Every in-memory solver but
-        ``"klcd"`` takes them; data read block by block does not. With a penalty the basis
+        ``l1_ratio`` in [0, 1] mixes L1 (1) and L2 (0). Every solver takes them for
+        data in memory; data read block by block does not. With a penalty the basis
         columns are *not* scaled to unit norm (the penalty weighs their scale), the error
         and ``history.error`` are the data term alone, ``history.objective`` and the
         ``tol`` test the penalized objective, and ``objective`` the penalized objective
