@@ -113,8 +113,9 @@ def nmf(A, rank, *, solver="hals", init=None, loss="frobenius", alpha_W=0.0, alp
         ``SOLVERS[solver].options`` (name -> default, meaning, checker). ``"hals"``:
         ``extrapolate`` (True), ``alpha`` (0.5) and ``eps`` (0.1) of the inner-loop rule,
         ``beta`` (0.3), ``eta`` (1.5), ``gamma`` (1.01), ``gamma_bar`` (1.005) of the
-        extrapolation; ``"mu"`` and ``"anls"`` have none. An unknown name is an error
-        that lists the valid ones.
+        extrapolation; ``"klcd"``: ``warm_start`` (0), plain HALS iterations on the
+        Frobenius loss before the KL ones; ``"mu"`` and ``"anls"`` have none. An unknown
+        name is an error that lists the valid ones.
 
     Returns
     -------
