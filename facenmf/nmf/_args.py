@@ -111,10 +111,21 @@ def project_columns(A, W, name="A"):
         cols.close()
 
 
-def check_args(A, rank, *, solver, loss, init, W0, H0, solver_options, dtype, alpha_W,
-                alpha_H, l1_ratio, **simple):
+def check_args(A, rank, *, dtype, **kw):
+    """The checked :class:`Settings` of a call of :func:`facenmf.nmf`; a block-by-block
+    ``A`` (a Dask array's parts on the workers) is closed again if a check fails."""
     dtype = v.check_dtype("dtype", dtype)
     A, streamed = columns_of(A, dtype)
+    try:
+        return _check(A, streamed, rank, dtype=dtype, **kw)
+    except BaseException:
+        if streamed:
+            A.close()
+        raise
+
+
+def _check(A, streamed, rank, *, solver, loss, init, W0, H0, solver_options, dtype, alpha_W,
+           alpha_H, l1_ratio, **simple):
     if not streamed:
         A = v.check_nonnegative_matrix("A", A, dtype, sparse=True)
     rank = v.check_int("rank", rank, low=1, high=min(A.shape))
@@ -146,11 +157,7 @@ def check_args(A, rank, *, solver, loss, init, W0, H0, solver_options, dtype, al
     init, W0, H0 = _check_init(init, W0, H0, A.shape, rank, dtype)
     simple = {name: check(simple[name]) for name, check in _SIMPLE.items()}
     if streamed:
-        try:
-            check_streamed(A)
-        except BaseException:
-            A.close()
-            raise
+        check_streamed(A)
     elif not (A.data if is_sparse(A) else A).any():
         raise ValueError(f"A: all {A.shape[0] * A.shape[1]} entries are zero; there is "
                          "nothing to factorize")
