@@ -135,7 +135,7 @@ def test_bad_values_give_one_line_errors():
     cases = [
         (NMF(4, beta_loss=0.5), ValueError, r"beta_loss=0.5: facenmf fits the losses"),
         (NMF(4, beta_loss="kullback-leibler"), ValueError,
-         r"solver 'cd' does not fit it; solvers \['mu'\] do"),
+         r"solver 'cd' does not fit it; solvers \['klcd', 'mu'\] do"),
         (NMF(21), ValueError, r"n_components=21: expected at most min\(n_samples, "
                               r"n_features\) = 20"),
         (NMF(4, solver="nope"), ValueError, "The 'solver' parameter of NMF must be"),
