@@ -101,3 +101,49 @@ def matched_parts(W, parts):
     cos = Pn.T @ Wn
     rows, cols = linear_sum_assignment(-cos)
     return cos[rows, cols]
+
+
+class TerminalReader:
+    """Everything a process writes to a pseudo-terminal, read as it comes.
+
+    A process whose terminal is not read blocks once the terminal's buffer is full (a progress
+    bar fills it within seconds), so a test that waits for the process without reading would
+    wait for ever under load: the reader drains the terminal in a thread until it closes.
+    """
+
+    def __init__(self, leader):
+        import threading
+
+        self._fd, self._chunks = leader, []
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self):
+        while True:
+            try:
+                chunk = os.read(self._fd, 65536)
+            except OSError:  # the terminal closed with the process
+                return
+            if not chunk:
+                return
+            self._chunks.append(chunk)
+
+    def text(self):
+        return b"".join(self._chunks)
+
+    def wait_for(self, pattern, proc, timeout):
+        """Until ``pattern`` (bytes regex) was written, the process ended or ``timeout`` s."""
+        import re
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and proc.poll() is None:
+            if re.search(pattern, self.text()):
+                return True
+            time.sleep(0.05)
+        return re.search(pattern, self.text()) is not None
+
+    def close(self, timeout=30):
+        """After the process ended: the rest of what it wrote."""
+        self._thread.join(timeout)
+        return self.text().decode(errors="replace")

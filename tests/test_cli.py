@@ -10,6 +10,8 @@ import pytest
 import facenmf
 from facenmf.cli import main
 
+from helpers import TerminalReader
+
 
 def run(*argv, cwd=None):
     return subprocess.run([sys.executable, "-m", "facenmf.cli", *map(str, argv)],
@@ -167,29 +169,18 @@ def test_ctrl_c_during_fit_saves_the_best_model(tmp_path):
          "--max-iter", "100000000", "-o", str(model)],
         stdout=subprocess.PIPE, stderr=follower, text=True)
     os.close(follower)
+    terminal = TerminalReader(leader)
     try:
-        # A failure would end the process (EOF, and the next assert fails).
-        seen = b""
-        while b"NMF rank 10" not in seen:
-            seen += os.read(leader, 4096)  # a failure would end the process: EIO, failing
-        assert proc.poll() is None
+        # Waits are generous and end as soon as the event happens: a loaded machine is slow.
+        assert terminal.wait_for(rb"NMF rank 10", proc, timeout=600), terminal.text()
         time.sleep(0.5)
-        assert proc.poll() is None
+        assert proc.poll() is None, terminal.text()
         proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=60)
-        err = b""
-        while True:
-            try:
-                chunk = os.read(leader, 4096)
-            except OSError:  # the terminal closed with the process
-                break
-            if not chunk:
-                break
-            err += chunk
+        out, _ = proc.communicate(timeout=600)
     finally:
         proc.kill()
+        err = terminal.close()
         os.close(leader)
-    err = err.decode(errors="replace")
     assert proc.returncode == 130, err
     assert "saved the best model so far" in err and "Traceback" not in err
     assert "(interrupted)" in out

@@ -10,8 +10,6 @@ import fcntl
 import json
 import os
 import pty
-import re
-import select
 import signal
 import struct
 import subprocess
@@ -28,12 +26,20 @@ from facenmf.nmf import BLOCK, WorkerLostWarning, _dask, _init, to_dask
 from facenmf.nmf._blocks import check_streamed
 
 from helpers import eight_bit_faces as pixels
+from helpers import TerminalReader
 from helpers import short_fit as fit
 
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 
 FACENMF = [sys.executable, "-m", "facenmf.cli"]
+
+# An exception that distributed's own objects raise while being garbage-collected (a comm
+# closed by a heartbeat that timed out on a loaded machine) reaches pytest as an
+# "unraisable exception" warning, which filterwarnings=error turned into a failure of whichever
+# test was running (seen in CI at load 8). It is shown, not raised: facenmf's own errors still
+# fail the tests, since they raise in the test's thread.
+pytestmark = pytest.mark.filterwarnings("default::pytest.PytestUnraisableExceptionWarning")
 
 
 @pytest.fixture(scope="module")
@@ -275,28 +281,18 @@ def test_ctrl_c_of_a_fit_on_local_workers_keeps_the_best_model(tmp_path):
     proc = subprocess.Popen([*FACENMF, *map(str, args)], stdout=subprocess.DEVNULL,
                             stderr=terminal, start_new_session=True)
     os.close(terminal)
-    err = b""
+    terminal = TerminalReader(master)
     try:
-        deadline = time.time() + 90
+        # Waits are generous and end as soon as the event happens: a loaded machine is slow.
         bar = rb"NMF rank 8:.*\| *[1-9]\d+/100000"  # ten iterations or more
-        while not re.search(bar, err) and time.time() < deadline and proc.poll() is None:
-            if select.select([master], [], [], 0.1)[0]:
-                err += os.read(master, 65536)
-        assert re.search(bar, err) and proc.poll() is None, err.decode(errors="replace")
+        seen = terminal.wait_for(bar, proc, timeout=600)
+        assert seen and proc.poll() is None, terminal.text().decode(errors="replace")
         os.killpg(proc.pid, signal.SIGINT)  # a terminal's Ctrl-C: to the whole group
-        proc.wait(timeout=60)
-        while select.select([master], [], [], 0.1)[0]:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:  # the terminal closed with the process
-                break
-            if not chunk:
-                break
-            err += chunk
+        proc.wait(timeout=600)
     finally:
         stop(proc)
+        err = terminal.close()
         os.close(master)
-    err = err.decode(errors="replace")
     assert proc.returncode == 130, err
     assert "interrupted: saved the best model so far" in err
     model = facenmf.load_model(out)  # the best model so far, its weights exact for it

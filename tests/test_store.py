@@ -338,7 +338,9 @@ def test_augmented_faces_go_straight_to_a_store(tmp_path):
                               processes=2, progress=stop_after(UNIT), **kw)
     report = write_augmented_store(A, shape, 5000, tmp_path / "a.zarr", chunk_faces=UNIT,
                                    processes=2, **kw)
-    assert report.kept == (0,) and report.written == (1, 2)
+    # Chunk 0 was finished before the stop; the other process may have finished chunk 1 too
+    # by the time the stop reached it (how far it got depends on the machine's load).
+    assert report.kept in ((0,), (0, 1)) and report.kept + report.written == (0, 1, 2)
     faces = load_faces(tmp_path / "a.zarr")
     within_half_a_level(faces.A, ref)
     assert faces.labels is None and faces.paths is None
