@@ -20,6 +20,7 @@ try:
     from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
     from sklearn.exceptions import ConvergenceWarning as _SklearnConvergenceWarning
     from sklearn.utils._param_validation import Interval, StrOptions
+    from sklearn.utils.metaestimators import available_if
     from sklearn.utils.validation import check_is_fitted, check_non_negative
 except ImportError:  # one line, naming the extra
     raise ImportError("facenmf.sklearn needs scikit-learn: pip install 'facenmf[sklearn]'") \
@@ -31,8 +32,8 @@ except ImportError:  # scikit-learn < 1.6
         return estimator._validate_data(X, **kwargs)
 
 from . import _validation as v
-from .nmf import LOSSES, NMF as _OnlineModel, SOLVERS, ConvergenceWarning as _Warning, nmf, \
-    project
+from .nmf import NMF as _OnlineModel, SOLVERS, ConvergenceWarning as _Warning, nmf, project
+from .nmf._beta import canonical_loss, loss_beta, loss_kind
 
 __all__ = ["NMF", "ConvergenceWarning"]
 
@@ -78,8 +79,10 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     beta_loss : float or {"frobenius", "kullback-leibler", "itakura-saito"}, \
 default="frobenius"
         The beta-divergence minimized (2 = "frobenius", 1 = "kullback-leibler", facenmf's
-        ``loss="kl"``, which needs ``solver="mu"``). Others raise ValueError until
-        facenmf's engine fits them.
+        ``loss="kl"``, 0 = "itakura-saito", or any beta). Betas other than 2 need
+        ``solver="mu"`` (Févotte & Idier's updates, as scikit-learn's), or ``"klcd"`` for
+        KL; a beta <= 0 needs every entry of ``X`` positive. :meth:`transform` stays the
+        exact least-squares projection whatever the loss.
     tol : float, default=1e-4
         facenmf's stopping rule: stop when an iteration lowers the relative error by less
         than ``tol`` relative to the previous one (scikit-learn's ``"cd"`` compares the
@@ -90,9 +93,14 @@ default="frobenius"
         Seed of the random starts (and of the randomized SVD of NNDSVD starts on data
         with both sides above 1500).
     alpha_W, alpha_H, l1_ratio : float, default=0.0, "same", 0.0
-        scikit-learn's regularization of its ``W`` (facenmf's ``H``) and ``H``
-        (facenmf's ``W``, the basis). Non-zero values raise ValueError until facenmf's
-        engine fits them.
+        scikit-learn's regularization, with its objective: ``alpha_W`` penalizes its ``W``
+        (the transformed data, facenmf's ``H``) by ``alpha_W * n_features * (l1_ratio
+        ||W||_1 + 0.5 (1 - l1_ratio) ||W||_F²)``, ``alpha_H`` (``"same"``: ``alpha_W``)
+        its ``H`` (``components_``, facenmf's basis ``W``) by the same with ``n_samples``.
+        They run as facenmf's ``alpha_H`` and ``alpha_W`` (swapped names, the same
+        objective). :meth:`transform` keeps the penalty of ``W``, exactly, as
+        scikit-learn's does; the components are then not scaled to unit norm.
+        :meth:`partial_fit` exists only without regularization.
     verbose : int, default=0
         Print the relative error after every iteration and a summary at the end.
     solver_options : dict or None, default=None
@@ -101,8 +109,8 @@ default="frobenius"
     Attributes
     ----------
     components_ : ndarray of shape (n_components, n_features)
-        The basis, each row of unit L2 norm (facenmf's convention; the scale is in the
-        transformed data).
+        The basis; without regularization each row has unit L2 norm (facenmf's
+        convention; the scale is in the transformed data).
     n_components_ : int
         Number of components.
     reconstruction_err_ : float
@@ -183,21 +191,23 @@ default="frobenius"
     def _loss(self):
         """facenmf's ``(solver, loss)`` for this estimator's ``solver`` and ``beta_loss``."""
         solver = SOLVER_NAMES.get(self.solver, self.solver)
-        beta = _BETAS.get(self.beta_loss, self.beta_loss)
-        loss = _LOSS_OF_BETA.get(float(beta), float(beta))
-        if loss not in LOSSES:
-            raise ValueError(f"beta_loss={self.beta_loss!r}: facenmf fits the losses "
-                             f"{list(LOSSES)} (beta_loss 'frobenius' and 'kullback-leibler')")
-        if loss not in SOLVERS[solver].losses:
+        loss = canonical_loss(float(_BETAS.get(self.beta_loss, self.beta_loss)))
+        if loss_kind(loss) not in SOLVERS[solver].losses:
             able = sorted(n for n, s in SOLVERS.items()  # plain ones: no face variants
-                          if loss in s.losses and not getattr(s, "variant", False))
+                          if loss_kind(loss) in s.losses and not getattr(s, "variant", False))
             raise ValueError(f"beta_loss={self.beta_loss!r}: solver {self.solver!r} does not "
                              f"fit it; solvers {able} do")
-        alpha_H = self.alpha_W if self.alpha_H == "same" else self.alpha_H
-        if self.alpha_W != 0 or alpha_H != 0:
-            raise ValueError(f"alpha_W={self.alpha_W!r}, alpha_H={self.alpha_H!r}: "
-                             "regularization is not in this facenmf's engine yet; use 0")
         return solver, loss
+
+    def _penalties(self):
+        """facenmf's ``(alpha_W, alpha_H)`` from scikit-learn's: scikit-learn's ``alpha_W``
+        penalizes its ``W``, the transformed data, which is facenmf's ``H``; its ``alpha_H``
+        (``"same"``: ``alpha_W``) penalizes its ``H``, the components, facenmf's ``W``. The
+        scalings agree (scikit-learn multiplies the penalty of its ``W`` by ``n_features``,
+        facenmf that of its ``H`` by ``n_pixels``, the same number; likewise ``n_samples`` and
+        ``n_faces``), so the objective is scikit-learn's, transposed."""
+        alpha_H = self.alpha_W if self.alpha_H == "same" else self.alpha_H
+        return float(alpha_H), float(self.alpha_W)
 
     def _rank(self, X, H, batch=False):
         """The number of components for ``X``: at most ``min(n_samples, n_features)`` for a
@@ -273,12 +283,22 @@ default="frobenius"
         self._validate()
         X = self._check_X(X, reset=True)
         solver, loss = self._loss()
+        if loss_beta(loss) <= 0 and (X.nnz < np.prod(X.shape) if hasattr(X, "nnz")
+                                     else not np.all(X > 0)):
+            raise ValueError(f"X: beta_loss={self.beta_loss!r} is undefined where X is 0, and X "
+                             "has zeros (add a small positive offset to X, or use a beta_loss "
+                             "> 0)")
+        if hasattr(X, "nnz") and loss != "frobenius":
+            raise ValueError(f"X: beta_loss={self.beta_loss!r} needs a dense X, got a "
+                             "scipy.sparse matrix; pass X.toarray()")
         rank = self._rank(X, H)
         init, W0, H0 = self._start(X, rank, W, H)
         started = time.perf_counter()
         with warnings.catch_warnings():  # re-issued below as this module's class
             warnings.simplefilter("ignore", _Warning)
-            fit = nmf(X.T, rank, solver=solver, init=init, loss=loss,
+            alpha_W, alpha_H = self._penalties()
+            fit = nmf(X.T, rank, solver=solver, init=init, loss=loss, alpha_W=alpha_W,
+                      alpha_H=alpha_H, l1_ratio=self.l1_ratio,
                       max_iter=self.max_iter, tol=self.tol, random_state=self.random_state,
                       callback=self._callback(started), W0=W0, H0=H0, dtype=X.dtype,
                       solver_options=self.solver_options)
@@ -297,6 +317,13 @@ default="frobenius"
         self._online = None  # a later partial_fit starts from this basis
         return self._project(X)
 
+    def _online_able(self):
+        """partial_fit exists for the Frobenius loss without regularization (facenmf's
+        online NMF): ``hasattr(model, "partial_fit")`` tells, as scikit-learn expects."""
+        return (float(_BETAS.get(self.beta_loss, self.beta_loss)) == 2.0
+                and not any(self._penalties()))
+
+    @available_if(_online_able)
     def partial_fit(self, X, y=None, W=None, H=None):
         """Update the components with one batch ``X`` (n_batch, n_features); returns self.
 
@@ -312,9 +339,6 @@ default="frobenius"
             self._validate()
         X = self._check_X(X, reset=first)
         solver, loss = self._loss()
-        if loss != "frobenius":
-            raise ValueError(f"beta_loss={self.beta_loss!r}: partial_fit fits the Frobenius "
-                             "loss only (facenmf's online NMF)")
         model = getattr(self, "_online", None)
         if model is None:
             model = _OnlineModel(rank=self._rank(X, H, batch=True) if first
@@ -335,7 +359,10 @@ default="frobenius"
 
     # -- using a fitted model -------------------------------------------------------
     def _project(self, X):
-        return np.ascontiguousarray(project(X.T, self.components_.T).T)
+        # scikit-learn's transform keeps the penalty of its W (facenmf's H): the same here.
+        return np.ascontiguousarray(project(X.T, self.components_.T,
+                                            alpha_H=self._penalties()[1],
+                                            l1_ratio=self.l1_ratio).T)
 
     def transform(self, X):
         """The exact non-negative weights of ``X`` on the components.
@@ -365,7 +392,8 @@ default="frobenius"
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.positive_only = True
-        tags.input_tags.sparse = True
+        # Sparse X is fitted with the Frobenius loss (the products; never densified).
+        tags.input_tags.sparse = float(_BETAS.get(self.beta_loss, self.beta_loss)) == 2.0
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
@@ -376,9 +404,17 @@ default="frobenius"
 def _absolute_error(X, relative, loss):
     """scikit-learn's ``reconstruction_err_`` from facenmf's relative error: ``||X - W H||_F``
     from ``||X - W H||_F / ||X||_F``, and ``sqrt(2 D)`` from a relative divergence
-    ``D / sum(X)``."""
+    ``D / sum(X^beta)`` (``D / sum(X)`` for KL)."""
     data = X.data if hasattr(X, "nnz") else X
     if loss == "frobenius":
         subscripts = "i,i->" if data.ndim == 1 else "ij,ij->"
         return float(relative * np.sqrt(np.einsum(subscripts, data, data, dtype=np.float64)))
-    return float(np.sqrt(2.0 * relative * data.sum(dtype=np.float64)))
+    beta = loss_beta(loss)
+    data = np.asarray(data, dtype=np.float64)
+    if beta == 1:
+        scale = data.sum()
+    elif beta == 0:
+        scale = float(np.prod(X.shape))  # every entry is positive (beta 0 needs it)
+    else:  # 0^beta = 0 for beta > 0, so a sparse matrix's stored entries are all of it
+        scale = np.power(data, beta, where=data > 0, out=np.zeros_like(data)).sum()
+    return float(np.sqrt(2.0 * relative * scale))

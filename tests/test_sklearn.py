@@ -33,7 +33,9 @@ def samples(n_samples=80, n_features=50, rank=5, seed=0, noise=0.02):
 # The checks test the API on small random data, which the default 200 iterations do not
 # always fit to tol (multiplicative updates least of all): the warning is not their subject.
 @pytest.mark.filterwarnings("ignore::facenmf.sklearn.ConvergenceWarning")
-@parametrize_with_checks([NMF(), NMF(solver="mu"), NMF(solver="anls")])
+@parametrize_with_checks([NMF(), NMF(solver="mu"), NMF(solver="anls"),
+                          NMF(alpha_W=0.01, l1_ratio=0.5),
+                          NMF(solver="mu", beta_loss="kullback-leibler")])
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 
@@ -133,7 +135,8 @@ def test_float32_stays_float32():
 def test_bad_values_give_one_line_errors():
     X = samples(30, 20)
     cases = [
-        (NMF(4, beta_loss=0.5), ValueError, r"beta_loss=0.5: facenmf fits the losses"),
+        (NMF(4, beta_loss=0.5), ValueError,
+         r"beta_loss=0.5: solver 'cd' does not fit it; solvers \['mu'\] do"),
         (NMF(4, beta_loss="kullback-leibler"), ValueError,
          r"solver 'cd' does not fit it; solvers \['klcd', 'mu'\] do"),
         (NMF(21), ValueError, r"n_components=21: expected at most min\(n_samples, "
@@ -148,13 +151,87 @@ def test_bad_values_give_one_line_errors():
         assert "\n" not in str(info.value)
     with pytest.raises(ValueError, match="Negative values in data passed to NMF"):
         NMF(4).fit(X - 1)
+    zero = X.copy()
+    zero[3, 4] = 0
+    for data in (zero, sparse.csr_matrix(zero)):
+        with pytest.raises(ValueError, match=r"^X: beta_loss='itakura-saito' is undefined "
+                           "where X is 0, and X has zeros"):
+            NMF(4, solver="mu", beta_loss="itakura-saito").fit(data)
     with pytest.raises(ValueError, match="X has 19 features, but NMF is expecting 20"):
         NMF(4, random_state=0).fit(X).transform(X[:, :19])
 
 
-def test_regularization_is_refused_until_the_engine_has_it():
-    with pytest.raises(ValueError, match="regularization is not in this facenmf's engine"):
-        NMF(4, alpha_W=0.01).fit(samples(30, 20))
+SOLVERS = {"cd": "hals", "mu": "mu"}
+
+
+@pytest.mark.parametrize("solver", ["cd", "mu"])
+def test_regularization_is_scikit_learns_objective(solver):
+    # scikit-learn's alpha_W penalizes its W (facenmf's H), its alpha_H its H (facenmf's
+    # basis W): the estimator is facenmf.nmf of X.T with the two swapped, and the objective it
+    # minimized, written in scikit-learn's names, is scikit-learn's documented one.
+    X = samples(seed=9)
+    n_samples, n_features = X.shape
+    aW, aH, l1_ratio = 0.02, 0.005, 0.3
+    model = NMF(4, solver=solver, alpha_W=aW, alpha_H=aH, l1_ratio=l1_ratio, max_iter=40,
+                tol=0)
+    W = model.fit_transform(X)
+    fit = facenmf.nmf(X.T, 4, solver=SOLVERS[solver], alpha_W=aH, alpha_H=aW,
+                      l1_ratio=l1_ratio, max_iter=40, tol=0, dtype=np.float64)
+    np.testing.assert_allclose(model.components_, fit.W.T, rtol=0, atol=1e-12)
+    H = model.components_
+    objective = (0.5 * np.sum((X - W @ H) ** 2)
+                 + aW * n_features * (l1_ratio * W.sum() + 0.5 * (1 - l1_ratio) * np.sum(W**2))
+                 + aH * n_samples * (l1_ratio * H.sum() + 0.5 * (1 - l1_ratio) * np.sum(H**2)))
+    assert fit.objective == pytest.approx(objective, rel=1e-9)
+    assert model.reconstruction_err_ == pytest.approx(np.linalg.norm(X - W @ H), rel=1e-9)
+    # "same" is scikit-learn's alpha_W for its H too.
+    same = NMF(4, solver=solver, alpha_W=aW, l1_ratio=l1_ratio, max_iter=40, tol=0).fit(X)
+    both = NMF(4, solver=solver, alpha_W=aW, alpha_H=aW, l1_ratio=l1_ratio, max_iter=40,
+               tol=0).fit(X)
+    np.testing.assert_array_equal(same.components_, both.components_)
+
+
+@pytest.mark.parametrize("solver", ["cd", "mu", "anls"])
+def test_regularized_transform_is_the_exact_penalized_projection(solver):
+    X = samples(seed=10)
+    alpha_W, l1_ratio = 0.01, 0.5
+    model = NMF(5, solver=solver, alpha_W=alpha_W, l1_ratio=l1_ratio, random_state=0,
+                max_iter=300, tol=1e-6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        W = model.fit_transform(X)
+    np.testing.assert_allclose(W, model.transform(X), rtol=1e-10, atol=1e-12)
+    # The optimality (KKT) conditions of scikit-learn's objective of W with H fixed:
+    # the gradient is >= 0 where w = 0 and 0 where w > 0.
+    H = model.components_
+    n_features = X.shape[1]
+    l1, l2 = alpha_W * n_features * l1_ratio, alpha_W * n_features * (1 - l1_ratio)
+    grad = (W @ H - X) @ H.T + l1 + l2 * W
+    scale = np.abs(X @ H.T).max()
+    assert np.all(W >= 0)
+    assert np.all(grad[W == 0] >= -1e-9 * scale)
+    np.testing.assert_allclose(grad[W > 0], 0, atol=1e-9 * scale)
+    # The penalty shrinks the weights against the plain projection.
+    plain = facenmf.project(X.T, H.T).T
+    assert W.sum() < plain.sum()
+
+
+@pytest.mark.parametrize("beta", [0.5, "itakura-saito", 1.5, 3.0])
+def test_other_betas_with_mu(beta):
+    X = samples(seed=11) + 0.05  # beta <= 0 needs every entry positive
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", facenmf.ConvergenceWarning)
+        model = NMF(4, solver="mu", beta_loss=beta, random_state=0, max_iter=50).fit(X)
+        fit = facenmf.nmf(X.T, 4, solver="mu", loss=0.0 if beta == "itakura-saito" else beta,
+                          max_iter=50, dtype=np.float64)
+    np.testing.assert_allclose(model.components_, fit.W.T, rtol=0, atol=1e-12)
+    W, H = fit.H.T, fit.W.T
+    Y, b = W @ H, 0.0 if beta == "itakura-saito" else beta
+    if b == 0:
+        divergence = np.sum(X / Y - np.log(X / Y) - 1)
+    else:
+        divergence = np.sum(X ** b + (b - 1) * Y ** b - b * X * Y ** (b - 1)) / (b * (b - 1))
+    assert model.reconstruction_err_ == pytest.approx(np.sqrt(2 * divergence), rel=1e-8)
 
 
 def test_convergence_warning_is_both_classes():
@@ -211,8 +288,11 @@ def test_partial_fit_is_facenmfs_online_fit():
     np.testing.assert_array_equal(fitted.partial_fit(X[:50]).components_, after.W.T)
     with pytest.raises(ValueError, match="X has 39 features"):
         fitted.partial_fit(X[:50, :39])
-    with pytest.raises(ValueError, match="partial_fit fits the Frobenius loss only"):
+    # partial_fit exists where the online fit does: the Frobenius loss, no regularization.
+    with pytest.raises(AttributeError, match="partial_fit"):
         NMF(5, solver="mu", beta_loss="kullback-leibler").partial_fit(X[:50])
+    assert not hasattr(NMF(5, alpha_W=0.01), "partial_fit")
+    assert hasattr(NMF(5, alpha_W=0.0), "partial_fit")
 
 
 def test_import_facenmf_does_not_import_sklearn_and_a_missing_one_is_named():
