@@ -600,3 +600,35 @@ def test_recognize_refuses_a_single_identity(tmp_path):
     r = run("recognize", tmp_path / "faces", "--rank", "2", "--splits", "1")
     assert r.returncode == 2 and "identit" in r.stderr and "rank" not in r.stderr, r.stderr
     assert "100" not in r.stdout
+
+
+@pytest.mark.parametrize("options, kw", [
+    (["--alpha-W", "0.002", "--alpha-H", "0.001", "--l1-ratio", "0.5"],
+     {"alpha_W": 0.002, "alpha_H": 0.001, "l1_ratio": 0.5}),
+    (["--loss", "kl", "--solver", "mu", "--alpha-W", "0.001"],
+     {"loss": "kl", "solver": "mu", "alpha_W": 0.001}),
+    (["--loss", "1.5", "--solver", "mu"], {"loss": 1.5, "solver": "mu"}),
+])
+def test_fit_with_penalties_and_losses_is_the_apis_fit(tmp_path, options, kw):
+    out = tmp_path / "m.npz"
+    assert main(["fit", "lfw-subset", "--rank", "8", "--max-iter", "30", "--tol", "0",
+                 "-o", str(out), *options]) == 0
+    got = facenmf.load_model(out)
+    faces = facenmf.load_faces("lfw-subset")
+    ref = facenmf.NMF(8, max_iter=30, tol=0, random_state=0, **kw).fit(faces.A)
+    np.testing.assert_allclose(got.W, ref.W, rtol=1e-5, atol=1e-7)
+    assert (got.alpha_W, got.alpha_H, got.l1_ratio) == (ref.alpha_W, ref.alpha_H, ref.l1_ratio)
+    assert got.loss == ref.loss
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--l1-ratio", "1.5"], "--l1-ratio: expected a number <= 1, got 1.5"),
+    (["--alpha-W", "-0.1"], "--alpha-W: expected a number >= 0, got -0.1"),
+    (["--alpha-H", "lots"], "--alpha-H: expected a number >= 0 or 'same', got 'lots'"),
+    (["--loss", "cosine"], "--loss: expected frobenius, itakura-saito, kl, kullback-leibler "
+     "or a number"),
+])
+def test_bad_penalty_and_loss_options_are_one_line(tmp_path, options, message):
+    r = run("fit", "lfw-subset", "-o", tmp_path / "m.npz", *options)
+    assert r.returncode == 2 and message in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "m.npz").exists()

@@ -15,12 +15,12 @@ import warnings
 from pathlib import Path
 
 from .. import __version__, recognition
-from ..nmf import INITS, LOSSES, SOLVERS
+from ..nmf import INITS, SOLVERS
 from ._cluster import add_cluster_options
 from ._fit import cmd_demo, cmd_fit, cmd_recognize
 from ._models import MOST_IGNORED, cmd_compress, cmd_decompress, cmd_info, cmd_reconstruct, cmd_show
 from ._pack import OUTPUT_HELP, cmd_pack
-from ._words import Parser, cli_words, integer, number, show_warning
+from ._words import Parser, alpha_word, cli_words, integer, loss_word, number, show_warning
 
 __all__ = ["main", "build_parser", "MOST_IGNORED"]
 
@@ -61,7 +61,17 @@ def add_fit_options(p, rank):
     p.add_argument("--solver", default="hals", choices=sorted(SOLVERS))
     p.add_argument("--init", default=None, choices=[i for i in INITS if i != "custom"],
                    help="initialization (default nndsvda)")
-    p.add_argument("--loss", default="frobenius", choices=[x for x in LOSSES if x != "beta"])
+    p.add_argument("--loss", default="frobenius", type=loss_word, metavar="LOSS",
+                   help="frobenius (default), kl, itakura-saito, or a number: the beta of a "
+                   "beta-divergence (solver mu; kl also klcd)")
+    p.add_argument("--alpha-W", type=number(low=0), default=0.0, metavar="ALPHA",
+                   help="L1/L2 penalty of the basis images W (scikit-learn's objective, "
+                   "transposed: scaled by the number of faces; default 0)")
+    p.add_argument("--alpha-H", type=alpha_word, default="same", metavar="ALPHA",
+                   help="penalty of the weights H (scaled by the number of pixels), or "
+                   "'same' as --alpha-W (default)")
+    p.add_argument("--l1-ratio", type=number(low=0, high=1), default=0.0, metavar="R",
+                   help="share of L1 in the penalties, 0 (all L2, default) to 1 (all L1)")
     p.add_argument("--max-iter", type=integer(low=0), default=500)
     p.add_argument("--tol", type=number(low=0), default=1e-4)
     p.add_argument("--time-limit", type=number(low=0, inclusive=False), default=None,

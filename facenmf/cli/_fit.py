@@ -30,6 +30,7 @@ def _fit_with_progress(faces, args, quiet, client=None):
         bars[0].set_postfix(error=f"{error:.5f}", refresh=False)
 
     model = NMF(args.rank, solver=args.solver, init=args.init, loss=args.loss,
+                alpha_W=args.alpha_W, alpha_H=args.alpha_H, l1_ratio=args.l1_ratio,
                 max_iter=args.max_iter, tol=args.tol, time_limit=args.time_limit,
                 random_state=args.seed, callback=progress, image_shape=faces.image_shape,
                 preparation=faces.preparation)
@@ -58,7 +59,9 @@ def _fit_with_progress(faces, args, quiet, client=None):
 
 
 def error_name(loss):
-    return "relative KL divergence" if loss == "kl" else "relative error"
+    if loss in (None, "frobenius"):
+        return "relative error"
+    return "relative KL divergence" if loss == "kl" else "relative divergence"
 
 
 def _summary(model, faces, seconds, out):
@@ -71,6 +74,9 @@ def _summary(model, faces, seconds, out):
         "solver": r.solver,
         "init": r.init,
         "loss": r.loss,
+        "alpha_W": model.alpha_W,
+        "alpha_H": model.alpha_H,
+        "l1_ratio": model.l1_ratio,
         "n_iter": int(r.n_iter),
         "converged": bool(r.converged),
         "stop_reason": r.stop_reason,

@@ -25,7 +25,7 @@ def integer(low=None, high=None):
     return parse
 
 
-def number(low=None, inclusive=True):
+def number(low=None, inclusive=True, high=None):
     def parse(text):
         try:
             value = float(text)
@@ -36,8 +36,35 @@ def number(low=None, inclusive=True):
         if low is not None and (value < low if inclusive else value <= low):
             raise argparse.ArgumentTypeError(
                 f"expected a number {'>=' if inclusive else '>'} {low:g}, got {text}")
+        if high is not None and value > high:
+            raise argparse.ArgumentTypeError(f"expected a number <= {high:g}, got {text}")
         return value
     return parse
+
+
+def loss_word(text):
+    """--loss: a loss name or a beta (a number), as ``nmf``'s ``loss``."""
+    from ..nmf._beta import LOSS_NAMES
+
+    if text in LOSS_NAMES:
+        return text
+    try:
+        return number()(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected {', '.join(sorted(LOSS_NAMES))} or a number (the beta of a "
+            f"beta-divergence), got {text!r}") from None
+
+
+def alpha_word(text):
+    """--alpha-H: a penalty >= 0 or 'same'."""
+    if text == "same":
+        return text
+    try:
+        return number(low=0)(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0 or 'same', got "
+                                         f"{text!r}") from None
 
 
 class Parser(argparse.ArgumentParser):
