@@ -140,6 +140,9 @@ def test_recognition_databases_on_a_tiny_folder(tmp_path):
     tuned = [x for x in db["results"] if x["method"] == "tuned"]
     assert len(tuned) == 2 and all(len(x["chosen"]) == 1 for x in tuned)
     assert set(db["pca_ranks"]) == {"2"}
+    # The face NMF variants ran beside the tuned pipeline, with every metric.
+    assert {"nmfsc", "lnmf", "gnmf", "dnmf"} <= {x["method"] for x in db["results"]}
+    assert "| best variant |" in r.stdout
 
 
 def test_bench_sklearn_tiny(tmp_path):
