@@ -16,6 +16,8 @@ Examples
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from . import _validation as v
@@ -137,7 +139,11 @@ def vq_basis(A, rank, random_state=0):
     return _vq(A, rank, random_state)
 
 
-def method_bases(A, rank, random_state=0):
+#: Names of the face NMF variants in :func:`method_bases` (solver -> title).
+VARIANT_NAMES = {"nmfsc": "NMFsc", "lnmf": "LNMF", "gnmf": "GNMF", "dnmf": "DNMF"}
+
+
+def method_bases(A, rank, random_state=0, *, variants=(), labels=None, variant_options=None):
     """Rank-``rank`` bases of the faces by NMF, PCA and VQ (Lee & Seung 1999, Fig. 1).
 
     Parameters
@@ -149,6 +155,16 @@ def method_bases(A, rank, random_state=0):
         (centred data have at most ``n_faces - 1`` principal components).
     random_state : int, numpy.random.Generator or None
         Seed for NMF and for the k-means initialization.
+    variants : sequence of str
+        Face NMF variants to add, by solver name: ``"nmfsc"`` (Hoyer 2004), ``"lnmf"`` (Li
+        et al. 2001), ``"gnmf"`` (Cai et al. 2011), ``"dnmf"`` (Zafeiriou et al. 2006,
+        needs ``labels``); each is ``facenmf.nmf(A, rank, solver=name)`` with its own loss
+        (KL for LNMF, Frobenius for the others) and its default options updated by
+        ``variant_options[name]``, keyed ``"NMFsc"``, ``"LNMF"``, ...
+    labels : sequence, optional
+        One identity per face, for ``"dnmf"`` (and ``"gnmf"`` with ``graph="identity"``).
+    variant_options : dict of str to dict, optional
+        ``solver_options`` per variant, e.g. ``{"nmfsc": {"sparseness_W": 0.75}}``.
 
     Returns
     -------
@@ -158,7 +174,7 @@ def method_bases(A, rank, random_state=0):
         vectors of the centred data (``A`` minus the mean face), by decreasing variance,
         each signed so its largest-magnitude entry is positive (:func:`pca_basis`);
         ``"VQ"``: k-means prototypes of the faces (cluster means), largest cluster first
-        (:func:`vq_basis`).
+        (:func:`vq_basis`); then each variant's ``W`` in the order given, most used first.
 
     Raises
     ------
@@ -176,10 +192,31 @@ def method_bases(A, rank, random_state=0):
     D. D. Lee and H. S. Seung, "Learning the parts of objects by non-negative matrix
     factorization", Nature 401 (1999) 788-791, :doi:`10.1038/44565`.
     """
-    from .nmf import nmf
+    from .nmf import SOLVERS, ConvergenceWarning, nmf
 
+    variant_options = {} if variant_options is None else dict(variant_options)
+    for name in (*variants, *variant_options):
+        if name not in VARIANT_NAMES:
+            raise ValueError(f"variants: unknown variant {name!r}; expected some of "
+                             f"{sorted(VARIANT_NAMES)}")
     A, rank = _check(A, rank, random_state)
-    fit = nmf(A, rank, random_state=random_state)
-    H = np.asarray(fit.H, dtype=np.float64)
-    W_nmf = np.asarray(fit.W)[:, np.argsort(-H.sum(axis=1), kind="stable")]  # by usage
-    return {"NMF": W_nmf, "PCA": _pca(A, rank), "VQ": _vq(A, rank, random_state)}
+
+    def by_usage(fit):
+        H = np.asarray(fit.H, dtype=np.float64)
+        return np.asarray(fit.W)[:, np.argsort(-H.sum(axis=1), kind="stable")]
+
+    bases = {"NMF": by_usage(nmf(A, rank, random_state=random_state)), "PCA": _pca(A, rank),
+             "VQ": _vq(A, rank, random_state)}
+    for name in variants:
+        options = dict(variant_options.get(name, {}))
+        if name == "dnmf" or (name == "gnmf" and options.get("graph") == "identity"):
+            if labels is None:
+                raise ValueError(f"labels: variant {name!r} needs one identity per face, got "
+                                 "None")
+            options["labels"] = labels
+        with warnings.catch_warnings():  # a figure, not a converged fit: max_iter is fine
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            fit = nmf(A, rank, solver=name, loss=SOLVERS[name].losses[0],  # LNMF's is KL
+                      random_state=random_state, solver_options=options)
+        bases[VARIANT_NAMES[name]] = by_usage(fit)
+    return bases

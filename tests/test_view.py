@@ -219,6 +219,26 @@ def test_compare_methods_png(data, tmp_path):
     assert cmaps[1].startswith(view.DIVERGING)
 
 
+def test_compare_methods_with_the_face_nmf_variants(tmp_path):
+    faces = facenmf.load_faces("lfw-subset")
+    path = tmp_path / "variants.png"
+    fig = view.compare_methods(faces.A, faces.image_shape, rank=4, path=path,
+                               variants=("nmfsc", "lnmf", "gnmf", "dnmf"),
+                               labels=np.arange(faces.A.shape[1]) % 5,  # lfw-subset has none
+                               variant_options={"nmfsc": {"sparseness_W": 0.8}})
+    _check_png(path, fig)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert [t.split(":")[0] for t in titles] == ["NMF", "PCA", "VQ", "NMFsc", "LNMF", "GNMF",
+                                                 "DNMF"]
+    # NMFsc's title is the Hoyer sparseness its constraint asked for (to rounding).
+    sparseness = {t.split(":")[0]: float(t.split("sparseness ")[1].split()[0]) for t in titles}
+    assert sparseness["NMFsc"] == pytest.approx(0.8, abs=0.01)
+    with pytest.raises(ValueError, match=r"labels: variant 'dnmf' needs one identity per face"):
+        view.method_bases(faces.A, 4, variants=("dnmf",))
+    with pytest.raises(ValueError, match=r"variants: unknown variant 'pca'"):
+        view.method_bases(faces.A, 4, variants=("pca",))
+
+
 def test_compare_methods_lfw_subset(tmp_path):
     faces = facenmf.load_faces("lfw-subset")
     path = tmp_path / "lfw.png"
