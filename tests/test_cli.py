@@ -632,3 +632,19 @@ def test_bad_penalty_and_loss_options_are_one_line(tmp_path, options, message):
     r = run("fit", "lfw-subset", "-o", tmp_path / "m.npz", *options)
     assert r.returncode == 2 and message in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "m.npz").exists()
+
+
+def test_recognize_face_rows_in_cli_words(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for person in range(2):
+        (tmp_path / f"p{person}").mkdir()
+        for i in range(3):
+            Image.fromarray(rng.integers(0, 255, (12, 10), dtype=np.uint8)).save(
+                tmp_path / f"p{person}" / f"{i}.png")
+    r = run("recognize", tmp_path, "--face-rows", "8", "4", "--occlusion", "scarf",
+            "--splits", "1", "--train-per-identity", "2", "--rank", "2")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().endswith("--face-rows: expected 0 <= eyes < mouth <= 12 (the image "
+                                     "height), got eyes=8, mouth=4")

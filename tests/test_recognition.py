@@ -14,6 +14,9 @@ from reference import (clean_outlier_masks, nnls_columns, robust_project_all_fac
                        whitened_cosine_distances)
 
 SHAPE = (16, 16)
+#: Eyes and mouth of the synthetic 16 x 16 "faces" (blobs without eyes): sunglasses over
+#: rows 4-8, a scarf from row 10 down.
+ROWS = recognition.FaceRows(eyes=6.4, mouth=12.8)
 
 
 @pytest.fixture(scope="module")
@@ -222,7 +225,7 @@ def test_supervised_nmf_projects_with_a_ridge_penalty(identities):
 def test_scarf_with_unknown_mask_is_helped_by_half_face_hypotheses(identities):
     def scarf_accuracy(**options):
         rep = recognition.evaluate(identities, rank=8, n_splits=3, conditions=("scarf",),
-                                   methods=("nmf",), **options)
+                                   methods=("nmf",), face_rows=ROWS, **options)
         return accuracy(rep, "nmf", "scarf")
 
     with_halves = scarf_accuracy()
@@ -246,11 +249,11 @@ def test_each_probe_keeps_the_hypothesis_nearest_to_the_gallery(penalty, expecte
     np.testing.assert_allclose(d[:, 0], np.linalg.norm(Gallery.gallery - chosen, axis=0))
 
 
-@pytest.mark.parametrize("condition,fraction", [("block:0.25", 0.25), ("sunglasses", 0.25),
-                                                ("scarf", 0.4), ("noise:0.1", 0.1)])
+@pytest.mark.parametrize("condition,fraction", [("block:0.25", 0.25), ("sunglasses", 5 / 16),
+                                                ("scarf", 6 / 16), ("noise:0.1", 0.1)])
 def test_occlusions_cover_what_they_say(condition, fraction):
     A = np.full((16 * 16, 50), 0.5, dtype=np.float32)
-    occluded, mask = recognition.occlude(A, SHAPE, condition, random_state=0)
+    occluded, mask = recognition.occlude(A, SHAPE, condition, random_state=0, face_rows=ROWS)
     assert occluded.shape == A.shape and mask.shape == A.shape
     assert abs(mask.mean() - fraction) < 0.05  # whole pixel rows and squares
     np.testing.assert_array_equal(occluded[~mask], 0.5)
@@ -258,6 +261,79 @@ def test_occlusions_cover_what_they_say(condition, fraction):
         assert set(np.unique(occluded[mask])) <= {0.0, 1.0}
     else:
         assert np.all(occluded[mask] == 0)
+
+
+def _face(h=60, w=50, eyes=24, mouth=44, shift=0):
+    """A bright oval face with two dark eyes and a dark mouth, moved down by ``shift``."""
+    yy, xx = np.mgrid[:h, :w].astype(float)
+    face = 0.2 + 0.6 * (((yy - 34 - shift) / 30) ** 2 + ((xx - w / 2) / 20) ** 2 < 1)
+    for x0 in (w / 2 - 9, w / 2 + 9):
+        face -= 0.5 * np.exp(-((yy - eyes - shift) ** 2 / 4 + (xx - x0) ** 2 / 12))
+    face -= 0.4 * np.exp(-((yy - mouth - shift) ** 2 / 4 + (xx - w / 2) ** 2 / 40))
+    return np.clip(face, 0, 1)
+
+
+@pytest.mark.parametrize("shift", [0, 3, 7])
+def test_face_rows_follow_a_shifted_face(shift):
+    rng = np.random.default_rng(shift)
+    A = np.stack([(_face(shift=shift) + 0.03 * rng.random((60, 50))).ravel()
+                  for _ in range(10)], axis=1)
+    rows = recognition.estimate_face_rows(A, (60, 50))
+    assert abs(rows.eyes - (24 + shift)) <= 1 and abs(rows.mouth - (44 + shift)) <= 1
+    _, mask = recognition.occlude(A, (60, 50), "sunglasses")  # rows estimated from A
+    band = np.flatnonzero(mask.reshape(60, 50, -1)[:, 0, 0])
+    assert band[0] < 24 + shift - 2 and band[-1] > 24 + shift + 2  # the eyes, with margin
+    assert band[-1] < 44 + shift - 2  # not the mouth
+    _, mask = recognition.occlude(A, (60, 50), "scarf")
+    top = np.flatnonzero(mask.reshape(60, 50, -1)[:, 0, 0])[0]
+    assert 24 + shift + 2 < top < 44 + shift - 2  # below the eyes, above the mouth
+
+
+def test_face_rows_come_from_the_gallery(identities, monkeypatch):
+    from facenmf.recognition import _occlusions as _occ
+    from facenmf.recognition import _protocol, _tuning
+
+    seen = []
+    real = _occ.estimate_face_rows
+
+    def spy(A, image_shape):
+        seen.append(np.asarray(A).copy())
+        return real(A, image_shape)
+
+    monkeypatch.setattr(_protocol, "estimate_face_rows", spy)
+    monkeypatch.setattr(_tuning, "estimate_face_rows", spy)
+    A = np.asarray(identities.A)
+    folds = list(recognition.protocol_folds(identities, "split", 5, 1, 0))
+    recognition.evaluate(identities, rank=4, n_splits=1, methods=("nmf",), metrics=("cosine",),
+                         conditions=("sunglasses",), tune={"rank": [4]})
+    train, test = folds[0]
+    # Every estimate saw gallery faces (the split's or an inner fold's), never a probe.
+    gallery = {tuple(A[:, j]) for j in train}
+    assert seen and all(tuple(col) in gallery for X in seen for col in X.T)
+    assert any(X.shape[1] == len(train) for X in seen)
+
+
+@pytest.mark.parametrize("bad", [(30, 20), (5,), "eyes", (-1, 8), (4, 17)])
+def test_bad_face_rows_are_one_line(identities, bad):
+    with pytest.raises(ValueError, match=r"^face_rows: expected") as info:
+        recognition.evaluate(identities, rank=4, n_splits=1, methods=("raw",),
+                             conditions=("scarf",), face_rows=bad)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["orl", "umist", "gt40x30"])
+def test_face_rows_of_the_shared_databases_are_plausible(name):
+    from helpers import DATASETS
+
+    if not (DATASETS / name).is_dir():
+        pytest.skip(f"{name} not found at {DATASETS / name}")
+    faces = facenmf.load_faces(DATASETS / name)
+    h = faces.image_shape[0]
+    rows = recognition.estimate_face_rows(faces.A, faces.image_shape)
+    # Eyes in the upper half, the mouth in the lower third, a face-sized gap between.
+    assert 0.25 * h < rows.eyes < 0.55 * h and 0.6 * h < rows.mouth < 0.85 * h
+    assert rows.distance > 0.2 * h
 
 
 @pytest.mark.parametrize("bad", ["block", "block:2", "hat", "noise:-0.1", "block:0"])
@@ -405,7 +481,8 @@ def _one_line(excinfo):
 
 def test_examples_hold_every_condition(identities):
     rep = recognition.evaluate(identities, rank=8, n_splits=1, methods=("nmf", "raw"),
-                               metrics=("whitened", "cosine"), conditions=("scarf", "block:0.25"))
+                               metrics=("whitened", "cosine"), conditions=("scarf", "block:0.25"),
+                               face_rows=ROWS)
     ex = rep.examples
     assert ex["metric"] == "whitened"
     assert [(g["condition"], g["mask"]) for g in ex["conditions"]] == [
@@ -424,7 +501,7 @@ def test_examples_hold_every_condition(identities):
                                                              "whitened"))
     np.testing.assert_array_equal(ex["conditions"][0]["probes"], clean)
     scarf = ex["conditions"][1]["probes"].reshape(*SHAPE, -1)
-    assert not scarf[int(0.6 * SHAPE[0]):].any() and scarf[: int(0.6 * SHAPE[0])].any()
+    assert not scarf[10:].any() and scarf[:10].any()
 
 
 def test_rank_beyond_the_training_faces_is_refused(identities):

@@ -148,6 +148,10 @@ def build_parser():
                    "(repeatable)")
     p.add_argument("--mask", choices=["unknown", "known"], default="unknown",
                    help="whether the occluded pixels are known to the recognizer")
+    p.add_argument("--face-rows", type=number(low=0), nargs=2, metavar=("EYES", "MOUTH"),
+                   help="rows of the eyes and the mouth (pixels from the top of the faces as "
+                   "loaded, after --size) for sunglasses and scarf; default: estimated on "
+                   "each split's gallery faces")
     p.add_argument("--tune", action=argparse.BooleanOptionalAction, default=True,
                    help="on every split, choose the NMF method, the metric and their settings "
                    "(rank too, with --tune-ranks) by leave-one-out cross-validation inside "

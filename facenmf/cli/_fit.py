@@ -198,7 +198,7 @@ def cmd_recognize(args, parser):
             protocol=args.protocol,
             train_per_identity=args.train_per_identity, n_splits=args.splits,
             random_state=args.seed, conditions=conditions, mask=args.mask, tune=tune,
-            nmf_options={"random_state": args.seed}, progress=progress)
+            face_rows=args.face_rows, nmf_options={"random_state": args.seed}, progress=progress)
             for rank in ranks]
     finally:
         for shown in bars:

@@ -93,7 +93,8 @@ _OPTION_OF = {
     "train_per_identity": "--train-per-identity", "k": "--k", "protocol": "--protocol",
     "metrics": "--metric", "methods": "--method", "conditions": "--occlusion",
     "mask": "--mask", "bits": "--bits", "store": "-o/--output", "processes": "--processes",
-    "chunk_faces": "--chunk-faces",
+    "chunk_faces": "--chunk-faces", "face_rows": "--face-rows", "alpha_W": "--alpha-W",
+    "alpha_H": "--alpha-H", "l1_ratio": "--l1-ratio",
 }
 _VALUE_WORDS = {"(height, width)": "H W", "True": ""}
 

@@ -42,12 +42,13 @@ from ._distances import whitened_distances, whitened_many
 from ._features import METHODS, VARIANTS
 from ._features import NMFFeatures, PCAFeatures, RawFeatures, SNMFFeatures, VariantFeatures
 from ._features import distance_sets, ridge_project, supervised_basis
-from ._occlusions import CONDITIONS, occlude, parse_condition
+from ._occlusions import CONDITIONS, FaceRows, estimate_face_rows, occlude, parse_condition
 from ._protocol import RecognitionReport, accuracy_vs_rank, evaluate, protocol_folds
 from ._robust import clean_outliers, half_faces, inlier_median, robust_project, robust_start
 from ._tuning import GRID, choose_settings, inner_folds
 
 __all__ = ["METHODS", "VARIANTS", "METRICS", "DEFAULT_METRICS", "CONDITIONS", "occlude", "parse_condition",
+           "FaceRows", "estimate_face_rows",
            "nearest_neighbours", "whitened_distances", "whitened_many", "evaluate", "RecognitionReport",
            "accuracy_vs_rank", "robust_project", "robust_start",
            # the settings chosen on the gallery

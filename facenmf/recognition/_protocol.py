@@ -10,7 +10,7 @@ import numpy as np
 from .. import _validation as v
 from ._distances import DEFAULT_METRICS, METRICS, vote
 from ._features import FEATURES, METHODS, distance_sets
-from ._occlusions import occlude, parse_condition
+from ._occlusions import estimate_face_rows, face_rows_of, occlude, parse_condition
 from ._tuning import build, check_grid, choose_settings, split_setting
 
 __all__ = ["RecognitionReport", "protocol_folds", "evaluate", "accuracy_vs_rank"]
@@ -132,8 +132,7 @@ def evaluate(faces, *, rank=49, methods=METHODS, metrics=DEFAULT_METRICS, k=1,
              protocol="split", train_per_identity=5, n_splits=10, random_state=0,
              conditions=("clean",), mask="unknown", identity_weight=1.0, ridge=0.0,
              half_face_penalty=1.0, robust_keep=0.7, shrinkage="auto", tune=False,
-             folds=None, nmf_options=None,
-             progress=None):
+             folds=None, face_rows=None, nmf_options=None, progress=None):
     """Identify faces by nearest neighbour with NMF, PCA and raw pixels on the same splits.
 
     Parameters
@@ -194,6 +193,11 @@ def evaluate(faces, *, rank=49, methods=METHODS, metrics=DEFAULT_METRICS, k=1,
         A protocol of your own: index arrays into ``faces`` of each fold's gallery and
         probes (disjoint); ``protocol``, ``train_per_identity`` and ``n_splits`` are then
         not used.
+    face_rows : FaceRows or (float, float), optional
+        Rows of the eyes and the mouth (pixels from the top) for the sunglasses and scarf
+        conditions. None (default): estimated on each split's gallery faces
+        (:func:`estimate_face_rows`; the inner cross-validation of ``tune`` estimates them
+        on each inner gallery), never on probes.
     nmf_options : dict, optional
         Extra arguments of :class:`facenmf.NMF` (solver, max_iter, random_state, ...).
     progress : callable, optional
@@ -235,6 +239,8 @@ def evaluate(faces, *, rank=49, methods=METHODS, metrics=DEFAULT_METRICS, k=1,
     conditions = ("clean",) + tuple(c for c in conditions if c != "clean")
     for c in conditions:
         parse_condition(c)
+    placed = bool({"sunglasses", "scarf"} & set(conditions))  # occlusions by face rows
+    face_rows = face_rows_of(face_rows, faces.image_shape)
     n_splits = v.check_int("n_splits", n_splits, low=1)
     k = v.check_int("k", k, low=1)
     options = {"random_state": 0, **(nmf_options or {})}
@@ -276,13 +282,17 @@ def evaluate(faces, *, rank=49, methods=METHODS, metrics=DEFAULT_METRICS, k=1,
     for f, (train, test) in enumerate(folds):
         gal_labels, probe_labels = labels[train], labels[test]
         probes = {}
+        # Sunglasses and scarf where the gallery's faces have eyes and mouth (or as given).
+        rows = face_rows if face_rows is not None or not placed else estimate_face_rows(
+            A[:, train], faces.image_shape)
         for c in conditions:
             if c == "clean":
                 probes[c] = (A[:, test], None)
             else:
                 # One generator per (fold, condition): the same occlusions in every method.
                 occ_rng = np.random.default_rng([seed, f, conditions.index(c)])
-                probes[c] = occlude(A[:, test], faces.image_shape, c, random_state=occ_rng)
+                probes[c] = occlude(A[:, test], faces.image_shape, c, random_state=occ_rng,
+                                    face_rows=rows)
         if f == 0:  # for figures: every condition's probes and neighbours (first metric)
             shown = {c: {"condition": c, "mask": None if c == "clean" else mask,
                          "probes": probes[c][0], "nearest": {}, "correct": {}}
@@ -329,7 +339,7 @@ def evaluate(faces, *, rank=49, methods=METHODS, metrics=DEFAULT_METRICS, k=1,
             picked = choose_settings(A[:, train], gal_labels, faces.image_shape,
                                      methods=methods, conditions=conditions, mask=mask, k=k,
                                      grid=grid, options=options, robust_keep=robust_keep,
-                                     seed=seed + f)
+                                     seed=seed + f, face_rows=face_rows)
             for (family, c), (setting, inner) in picked.items():
                 P, M = probes[c]
                 mode = None if c == "clean" else mask

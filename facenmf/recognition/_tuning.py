@@ -21,7 +21,7 @@ import numpy as np
 from .. import _validation as v
 from ._distances import vote, whitened_many
 from ._features import FEATURES, chosen_hypotheses, distance_sets
-from ._occlusions import occlude
+from ._occlusions import estimate_face_rows, occlude
 
 __all__ = ["GRID", "BASELINES", "check_grid", "family_of", "inner_folds", "settings_of",
            "split_setting", "build", "choose_settings"]
@@ -159,16 +159,21 @@ def _metric_distances(method, feats, hyps, M, mode, grid, labels):
         yield "whitened", s, d
 
 
-def _inner_probes(train, ite, image_shape, conditions, seed, i):
+def _inner_probes(train, itr, ite, image_shape, conditions, seed, i, face_rows=None):
     """The inner fold's held-out faces under every condition (occluded with seeds of
-    their own): ``{condition: (faces, mask or None)}``."""
+    their own): ``{condition: (faces, mask or None)}``. Sunglasses and scarf go where
+    ``face_rows`` says, or else where the inner fold's own gallery (``train[:, itr]``, not
+    its probes) puts the eyes and mouth."""
     probes = {}
+    if face_rows is None and {"sunglasses", "scarf"} & set(conditions):
+        face_rows = estimate_face_rows(train[:, itr], image_shape)
     for ci, c in enumerate(conditions):
         if c == "clean":
             probes[c] = (train[:, ite], None)
         else:
             rng = np.random.default_rng([seed, 1_000_003, i, ci])
-            probes[c] = occlude(train[:, ite], image_shape, c, random_state=rng)
+            probes[c] = occlude(train[:, ite], image_shape, c, random_state=rng,
+                                face_rows=face_rows)
     return probes
 
 
@@ -190,7 +195,7 @@ def _best(scores, order):
 
 
 def choose_settings(train, labels, image_shape, *, methods, conditions, mask, k, grid,
-                    options, robust_keep, seed):
+                    options, robust_keep, seed, face_rows=None):
     """The settings chosen on one gallery, per family and condition.
 
     ``train`` (n_pixels, n_gallery) and ``labels`` (n_gallery,) are the split's gallery;
@@ -227,8 +232,8 @@ def choose_settings(train, labels, image_shape, *, methods, conditions, mask, k,
                 setting["shrinkage"] = shrinkage
             _score(scores, order, key, setting, int(np.sum(vote(d, GL, k)[0] == PL)))
 
-    inner = [_inner_probes(train, ite, image_shape, conditions, seed, i)
-             for i, (_, ite) in enumerate(folds)]
+    inner = [_inner_probes(train, itr, ite, image_shape, conditions, seed, i, face_rows)
+             for i, (itr, ite) in enumerate(folds)]
     for i in range(len(folds)):  # stage 1: clean probes, the whole grid of each method
         P, M = inner[i]["clean"]
         for method in methods:
