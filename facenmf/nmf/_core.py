@@ -12,6 +12,7 @@ from ._beta import beta_divergence, beta_scale
 from ._blocks import Columns
 from ._init import initialize
 from ._loss import kl_constant, residual_error, rounding_bound
+from ._masked import check_fit_mask, fit_masked
 from ._project import project_unchecked
 from ._registry import SOLVERS
 from ._result import ConvergenceWarning, Factorization, History
@@ -30,7 +31,7 @@ _EXACT_FIT = 16
 
 def nmf(A, rank, *, solver="hals", init=None, loss="frobenius", alpha_W=0.0, alpha_H="same",
         l1_ratio=0.0, max_iter=500, tol=1e-4, time_limit=None, random_state=None,
-        callback=None, W0=None, H0=None, dtype=np.float32, solver_options=None):
+        callback=None, W0=None, H0=None, mask=None, dtype=np.float32, solver_options=None):
     """Non-negative matrix factorization ``A ≈ W @ H`` of faces stored one per column.
 
     Note the orientation: ``A`` is ``(n_pixels, n_faces)`` as in Lee & Seung, the
@@ -105,6 +106,15 @@ def nmf(A, rank, *, solver="hals", init=None, loss="frobenius", alpha_W=0.0, alp
         Initial basis for ``init="custom"`` (copied, not modified).
     H0 : array_like of shape (rank, n_faces), optional
         Initial weights for ``init="custom"``.
+    mask : ndarray of bool, shape (n_pixels, n_faces) or (n_pixels,), optional
+        True where an entry of ``A`` is unknown (occluded or missing pixels; the meaning of
+        :func:`project`'s mask): ``W`` and ``H`` are fitted to the known entries only, by
+        majorization-minimization (:mod:`facenmf.nmf._masked`: the unknown entries are
+        filled with the current ``W H`` and the solver takes one ordinary step, so the
+        masked objective never rises), with ``"hals"`` (without extrapolation), ``"mu"``,
+        ``"anls"`` or ``"klcd"``, for ``A`` in memory (dense). ``error`` and ``history``
+        are relative over the known entries; ``H`` is the exact masked projection onto the
+        final ``W`` (Frobenius).
     dtype : {numpy.float32, numpy.float64}
         Precision of the computation and of the result; float32 by default (face pixels are
         8-bit data). Inputs of another dtype are converted.
@@ -178,6 +188,8 @@ def nmf(A, rank, *, solver="hals", init=None, loss="frobenius", alpha_W=0.0, alp
                        alpha_H=alpha_H, l1_ratio=l1_ratio, max_iter=max_iter, tol=tol,
                        time_limit=time_limit, random_state=random_state, callback=callback)
     try:
+        if mask is not None:
+            return fit_masked(args, check_fit_mask(mask, args), start)
         return _fit(args, start)
     finally:
         if isinstance(args.A, Columns):

@@ -89,21 +89,25 @@ random_state, callback, dtype, solver_options
                 "random_state": self.random_state, "callback": self.callback,
                 "dtype": self.dtype, "solver_options": self.solver_options}
 
-    def fit(self, A, W0=None, H0=None):
-        """Factorize ``A`` (n_pixels, n_faces); returns ``self``."""
-        self.result = nmf(A, self.rank, W0=W0, H0=H0, **self._params())
+    def fit(self, A, W0=None, H0=None, *, mask=None):
+        """Factorize ``A`` (n_pixels, n_faces); returns ``self``. ``mask`` (bool, True =
+        unknown entry): fit the known entries only (see :func:`nmf`)."""
+        self.result = nmf(A, self.rank, W0=W0, H0=H0, mask=mask, **self._params())
         self.W, self.H = self.result.W, self.result.H
         if self.image_shape is not None:
             v.check_image_shape("image_shape", self.image_shape, self.W.shape[0], rows_of="A")
         return self
 
-    def fit_transform(self, A, W0=None, H0=None):
+    def fit_transform(self, A, W0=None, H0=None, *, mask=None):
         """Fit and return the weights ``H`` (rank, n_faces) of ``A``.
 
-        Equal to ``fit(A).transform(A)``: both are the exact projection onto the final
-        basis (for ``loss="kl"``, the returned weights are ``transform(A)``).
+        Equal to ``fit(A).transform(A)`` (with ``mask``: ``transform(A, mask=mask)``):
+        both are the exact projection onto the final basis (for ``loss="kl"``, the
+        returned weights are ``transform(A)``).
         """
-        self.fit(A, W0=W0, H0=H0)
+        self.fit(A, W0=W0, H0=H0, mask=mask)
+        if mask is not None and self.result.loss != "frobenius":
+            return self.transform(A, mask=mask)
         if self.result.loss == "frobenius" and not getattr(SOLVERS.get(self.solver), "keeps_H",
                                                            False):
             return self.H

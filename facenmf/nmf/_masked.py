@@ -1,0 +1,194 @@
+"""Fits to the known entries of ``A`` only: ``nmf(A, rank, mask=M)``.
+
+``M`` is True where an entry of ``A`` is unknown (the meaning of ``project``'s mask). The
+masked objective ``f(W, H) = D(M̄ ∘ A || M̄ ∘ W H)`` (``M̄`` the known entries; plus the
+penalty, if any) is minimized by majorization-minimization (Kiers 1997; for NMF, Zhang,
+Wang, Ravindran & Ng 2006): at the current ``(W0, H0)`` the unknown entries are filled
+with ``W0 H0``,
+
+    ``A_f = M̄ ∘ A + M ∘ (W0 H0)``,
+
+and one ordinary step of the solver (``hals`` without extrapolation, ``mu``, ``anls``,
+``klcd``) is taken on ``A_f``. For every beta-divergence ``D(A_f || W H) >= f(W, H)``
+(the filled entries add ``d(w0h0 || wh) >= 0``) with equality at ``(W0, H0)``, so a step
+that lowers the surrogate lowers the masked objective: it never rises on the iterates.
+Multiplicative updates on the surrogate are Lee & Seung's weighted ones with the
+denominators' unknown terms replaced by the current model's.
+
+One iteration costs one product ``W H`` and a fill beside the solver's own step. The
+weights returned are the exact masked projection onto the final basis (each face's NNLS
+over its known pixels, :func:`facenmf.project` with the mask) for the Frobenius loss.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+
+from .. import _validation as v
+from ._beta import beta_divergence, loss_beta
+from ._blocks import Columns
+from ._init import initialize
+from ._loss import kl_constant
+from ._project import project_unchecked
+from ._registry import SOLVERS
+from ._result import ConvergenceWarning, Factorization, History
+from ._sparse import is_sparse
+
+__all__ = ["MASKABLE", "check_fit_mask", "fit_masked"]
+
+#: Solvers that fit with a mask, and the options their inner steps get.
+MASKABLE = {"hals": {"extrapolate": False}, "mu": {}, "anls": {}, "klcd": {}}
+
+
+def check_fit_mask(mask, args):
+    """``mask`` checked against the checked arguments of :func:`nmf`: a bool array of
+    shape (n_pixels,) or (n_pixels, n_faces), True = unknown; returns it 2-D."""
+    A = args.A
+    if isinstance(A, Columns) or is_sparse(A):
+        what = "read block by block" if isinstance(A, Columns) else "a scipy.sparse matrix"
+        raise ValueError(f"mask: a masked fit needs A in memory as a dense array; A is {what} "
+                         "(pass numpy.asarray(A))")
+    if args.solver not in MASKABLE:
+        raise ValueError(f"mask: solver {args.solver!r} does not fit with a mask; solvers "
+                         f"{sorted(MASKABLE)} do")
+    if loss_beta(args.loss) <= 0:
+        raise ValueError(f"mask: loss {args.loss!r} is not supported with a mask; use a "
+                         "loss with beta > 0")
+    mask = v.check_mask("mask", mask, A.shape)
+    if mask.ndim == 1:
+        mask = np.broadcast_to(mask[:, None], A.shape)
+    known = int(A.size - np.count_nonzero(mask))
+    if known == 0:
+        raise ValueError(f"mask: expected some known entries (False), got all {A.size} "
+                         "unknown")
+    if not np.any(np.where(mask, 0, A)):
+        raise ValueError(f"A: all {known} known entries are zero; there is nothing to "
+                         "factorize")
+    return mask
+
+
+class _Masked:
+    """The masked objective and error of a fit (data term over the known entries)."""
+
+    def __init__(self, A, mask, loss, penalty):
+        self.A, self.mask, self.loss, self.penalty = A, mask, loss, penalty
+        self.frobenius = loss == "frobenius"
+        self.known = np.where(mask, 0, A)
+        beta = loss_beta(loss)
+        data = self.known.astype(np.float64)
+        if self.frobenius:
+            self.scale = float(np.vdot(data, data))
+        elif beta == 1:
+            self.scale = float(data.sum())
+        else:
+            self.scale = float(np.power(data, beta, where=data > 0,
+                                        out=np.zeros_like(data)).sum())
+        self.eps = np.finfo(A.dtype).eps
+        self.ones = np.where(mask, 1, A).astype(A.dtype) if not self.frobenius else None
+        self.kl_const = kl_constant(self.ones) if loss == "kl" else None
+
+    def data(self, WH):
+        """The data term over the known entries: ``0.5 ||.||²`` or the divergence."""
+        if self.frobenius:
+            R = np.where(self.mask, 0, self.A - WH).astype(np.float64)
+            return 0.5 * float(np.vdot(R, R))
+        # Unknown entries are set equal in both (1 and 1): they add 0 to the divergence.
+        return beta_divergence(self.ones, np.where(self.mask, 1, WH), self.loss, self.eps,
+                               self.kl_const)
+
+    def error(self, data):
+        """Relative error over the known entries (the square root for Frobenius)."""
+        if self.frobenius:
+            return float(np.sqrt(max(2.0 * data, 0.0) / self.scale))
+        return data / self.scale
+
+    def objective(self, W, H, data):
+        """The penalized objective, relative as the error: the tol test's and
+        ``history.objective``'s value."""
+        return self.error(data + (0.0 if self.penalty is None else self.penalty.value(W, H)))
+
+
+def fit_masked(args, mask, start):
+    """:func:`nmf` of checked ``args`` with the checked 2-D ``mask`` (see the module)."""
+    A, loss, penalty = args.A, args.loss, args.penalty
+    task = _Masked(A, mask, loss, penalty)
+    # The start sees each unknown entry as its pixel's mean over the faces where it is known
+    # (0 where a pixel is never known), the plain imputation, then the solver's init.
+    counts = (~mask).sum(axis=1)
+    means = np.divide(task.known.sum(axis=1, dtype=np.float64), counts,
+                      out=np.zeros(A.shape[0]), where=counts > 0).astype(A.dtype)
+    if args.init == "custom":
+        W, H = args.W0, args.H0
+    else:
+        W, H = initialize(np.where(mask, means[:, None], A), args.rank, args.init,
+                          args.random_state, args.dtype)
+    make = SOLVERS[args.solver]
+    options = {**args.solver_options, **MASKABLE[args.solver]}
+    extra = {} if penalty is None else {"penalty": penalty}
+    W, H = np.array(W, order="C"), np.array(H, order="C")
+    data = task.data(W @ H)
+    seconds, errors = [time.perf_counter() - start], [task.error(data)]
+    objectives = [task.objective(W, H, data)]
+    stop_reason, n_iter = "max_iter", 0
+    try:
+        for n_iter in range(1, args.max_iter + 1):
+            WH = W @ H
+            filled = np.where(mask, WH, A)  # the majorizer's data at the current factors
+            state = make(filled, W, H, loss=loss, **extra, **options)
+            state.step()
+            Wn, Hn = state.factors()
+            Wn, Hn = np.array(Wn, order="C"), np.array(Hn, order="C")
+            data = task.data(Wn @ Hn)
+            W, H = Wn, Hn
+            prev = objectives[-1]
+            objectives.append(task.objective(W, H, data))
+            errors.append(task.error(data))
+            seconds.append(time.perf_counter() - start)
+            if args.callback is not None:
+                answer = args.callback(n_iter, W, H, errors[-1])
+                if answer is not None and not answer:
+                    stop_reason = "callback"
+                    break
+            if args.tol > 0 and prev - objectives[-1] <= args.tol * prev:
+                stop_reason = "tol"
+                break
+            if objectives[-1] == 0.0:
+                stop_reason = "tol"
+                break
+            if args.time_limit is not None and seconds[-1] >= args.time_limit:
+                stop_reason = "time_limit"
+                break
+    except KeyboardInterrupt:  # W, H are the last completed iterate (the best so far)
+        stop_reason = "interrupted"
+        n_iter = len(errors) - 1
+        del seconds[n_iter + 1:], objectives[n_iter + 1:]
+    if penalty is None:  # the scale of the columns is free: unit-norm basis images
+        norms = np.linalg.norm(W, axis=0)
+        norms[norms == 0] = 1.0
+        W, H = W / norms, H * norms[:, None]
+    if loss == "frobenius":  # the exact masked weights onto the final basis
+        H = project_unchecked(A, W, mask, H0=H,
+                              ridge=None if penalty is None else penalty.l2_H or None,
+                              l1=None if penalty is None else penalty.l1_H or None)
+    W, H = np.ascontiguousarray(W, dtype=args.dtype), np.ascontiguousarray(H, dtype=args.dtype)
+    data = task.data(W @ H)
+    error = task.error(data)
+    pen = 0.0 if penalty is None else penalty.value(W, H)
+    if stop_reason in ("max_iter", "time_limit") and args.max_iter > 0 and args.tol > 0:
+        what = (f"max_iter={args.max_iter}" if stop_reason == "max_iter"
+                else f"time_limit={args.time_limit}s")
+        warnings.warn(f"nmf stopped at {what} before the error decreased by less than "
+                      f"tol={args.tol} (solver {args.solver!r}, masked, last error "
+                      f"{error:.6g}); increase max_iter to converge further",
+                      ConvergenceWarning, stacklevel=3)
+    history = History(np.array(seconds), np.array(errors),
+                      None if penalty is None else np.array(objectives))
+    return Factorization(
+        W=W, H=H, n_iter=n_iter, converged=stop_reason == "tol", stop_reason=stop_reason,
+        error=error, history=history, solver=args.solver, init=args.init, loss=loss,
+        objective=float(data + pen), penalty=float(pen),
+        regularization=dict(zip(("alpha_W", "alpha_H", "l1_ratio"), args.regularization)),
+    )
