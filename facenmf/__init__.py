@@ -13,9 +13,11 @@ from .nmf import (
     NMF,
     SOLVERS,
     ConvergenceWarning,
+    RankSelection,
     Factorization,
     History,
     OnlineFactorization,
+    choose_rank,
     load_model,
     nmf,
     nmf_online,
@@ -29,4 +31,5 @@ __version__ = "0.1.0"
 __all__ = ["load_faces", "FaceSet", "DATABASES", "nmf", "nmf_online", "NMF", "project",
            "robust_project", "save_model", "load_model", "Factorization", "OnlineFactorization",
            "History", "ConvergenceWarning", "SOLVERS", "INITS", "LOSSES", "atomic_write",
+           "choose_rank", "RankSelection",
            "__version__"]

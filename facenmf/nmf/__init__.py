@@ -20,6 +20,7 @@ from ._init import INITS, initialize
 from ._model import NMF, load_model, save_model
 from ._online import OnlineFactorization, nmf_online
 from ._project import project, project_unchecked
+from ._rank import RankSelection, choose_rank
 from ._registry import LOSSES, SOLVERS
 from ._result import ConvergenceWarning, Factorization, History
 from ._solver import Option, Solver
@@ -27,4 +28,4 @@ from ._solver import Option, Solver
 __all__ = ["nmf", "NMF", "project", "project_unchecked", "save_model", "load_model", "Factorization", "History",
            "ConvergenceWarning", "SOLVERS", "INITS", "LOSSES", "Solver", "Option", "initialize",
            "nmf_online", "OnlineFactorization", "Columns", "BLOCK", "to_dask",
-           "WorkerLostWarning"]
+           "WorkerLostWarning", "choose_rank", "RankSelection"]

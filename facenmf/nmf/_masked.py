@@ -15,7 +15,8 @@ that lowers the surrogate lowers the masked objective: it never rises on the ite
 Multiplicative updates on the surrogate are Lee & Seung's weighted ones with the
 denominators' unknown terms replaced by the current model's.
 
-One iteration costs one product ``W H`` and a fill beside the solver's own step. The
+One iteration costs one product ``W H`` and three passes (the fill, the residual) beside the
+solver's own step, with one solver state for the whole fit. The
 weights returned are the exact masked projection onto the final basis (each face's NNLS
 over its known pixels, :func:`facenmf.project` with the mask) for the Frobenius loss.
 """
@@ -90,11 +91,13 @@ class _Masked:
         self.ones = np.where(mask, 1, A).astype(A.dtype) if not self.frobenius else None
         self.kl_const = kl_constant(self.ones) if loss == "kl" else None
 
-    def data(self, WH):
-        """The data term over the known entries: ``0.5 ||.||²`` or the divergence."""
+    def data(self, WH, filled):
+        """The data term over the known entries: ``0.5 ||.||²`` or the divergence.
+        ``filled`` is the known entries of ``A`` and ``W H`` elsewhere, so that ``filled -
+        W H`` is the residual over the known entries (exactly: 0 elsewhere)."""
         if self.frobenius:
-            R = np.where(self.mask, 0, self.A - WH).astype(np.float64)
-            return 0.5 * float(np.vdot(R, R))
+            R = np.subtract(filled, WH).ravel()
+            return 0.5 * float(np.dot(R, R))
         # Unknown entries are set equal in both (1 and 1): they add 0 to the divergence.
         return beta_divergence(self.ones, np.where(self.mask, 1, WH), self.loss, self.eps,
                                self.kl_const)
@@ -129,19 +132,33 @@ def fit_masked(args, mask, start):
     options = {**args.solver_options, **MASKABLE[args.solver]}
     extra = {} if penalty is None else {"penalty": penalty}
     W, H = np.array(W, order="C"), np.array(H, order="C")
-    data = task.data(W @ H)
+    # The majorizer's data, made in place each iteration: known entries, then W H (two
+    # passes with float masks; the state of the solver reads it as its A).
+    unknown = mask.astype(A.dtype)
+    known = np.multiply(A, 1 - unknown)
+    filled = np.empty_like(known)
+
+    def fill(WH):
+        np.multiply(WH, unknown, out=filled)
+        np.add(filled, known, out=filled)
+
+    WH = W @ H
+    fill(WH)
+    data = task.data(WH, filled)
     seconds, errors = [time.perf_counter() - start], [task.error(data)]
     objectives = [task.objective(W, H, data)]
+    # One state for the whole fit: its steps read ``filled`` afresh (its own objective,
+    # from the data it was made with, is not used).
+    state = make(filled, W, H, loss=loss, **extra, **options)
     stop_reason, n_iter = "max_iter", 0
     try:
         for n_iter in range(1, args.max_iter + 1):
-            WH = W @ H
-            filled = np.where(mask, WH, A)  # the majorizer's data at the current factors
-            state = make(filled, W, H, loss=loss, **extra, **options)
             state.step()
             Wn, Hn = state.factors()
-            Wn, Hn = np.array(Wn, order="C"), np.array(Hn, order="C")
-            data = task.data(Wn @ Hn)
+            Wn, Hn = np.array(Wn, order="C"), np.array(Hn, order="C")  # kept if interrupted
+            WH = Wn @ Hn
+            fill(WH)  # the next step's data, and this iterate's residual (filled - W H)
+            data = task.data(WH, filled)
             W, H = Wn, Hn
             prev = objectives[-1]
             objectives.append(task.objective(W, H, data))
@@ -174,7 +191,9 @@ def fit_masked(args, mask, start):
                               ridge=None if penalty is None else penalty.l2_H or None,
                               l1=None if penalty is None else penalty.l1_H or None)
     W, H = np.ascontiguousarray(W, dtype=args.dtype), np.ascontiguousarray(H, dtype=args.dtype)
-    data = task.data(W @ H)
+    WH = W @ H
+    fill(WH)
+    data = task.data(WH, filled)
     error = task.error(data)
     pen = 0.0 if penalty is None else penalty.value(W, H)
     if stop_reason in ("max_iter", "time_limit") and args.max_iter > 0 and args.tol > 0:
