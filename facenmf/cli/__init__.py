@@ -17,7 +17,7 @@ from pathlib import Path
 from .. import __version__, recognition
 from ..nmf import INITS, SOLVERS
 from ._cluster import add_cluster_options
-from ._fit import cmd_demo, cmd_fit, cmd_recognize
+from ._fit import cmd_demo, cmd_fit, cmd_rank, cmd_recognize
 from ._models import MOST_IGNORED, cmd_compress, cmd_decompress, cmd_info, cmd_reconstruct, cmd_show
 from ._pack import OUTPUT_HELP, cmd_pack
 from ._words import Parser, alpha_word, cli_words, integer, loss_word, number, show_warning
@@ -109,6 +109,27 @@ def build_parser():
                    help="model file (.npz; missing folders are created)")
     add_fit_options(p, rank=49)
     add_cluster_options(p)
+
+    p = verb("rank", cmd_rank, help="choose the rank by cross-validation over held-out "
+             "pixels (facenmf.choose_rank)")
+    add_data_options(p)
+    p.add_argument("--ranks", type=integer(low=1), nargs="+", required=True, metavar="R",
+                   help="ranks to try, e.g. 9 25 49 100")
+    p.add_argument("--repeats", type=integer(low=1), default=3,
+                   help="rounds of held-out pixels (3)")
+    p.add_argument("--holdout", type=number(low=0, inclusive=False, high=0.5), default=0.1,
+                   metavar="F", help="fraction of the pixels held out per round (0.1)")
+    p.add_argument("--rule", choices=["min", "one-se"], default="min",
+                   help="the smallest mean held-out error (min) or the smallest rank within "
+                   "one standard error of it (one-se)")
+    p.add_argument("--solver", default="hals", choices=["hals", "mu", "anls"])
+    p.add_argument("--max-iter", type=integer(low=1), default=500)
+    p.add_argument("--tol", type=number(low=0), default=1e-4,
+                   help="of each fit (1e-4; smaller gives a clearer minimum, more slowly)")
+    p.add_argument("--seed", type=integer(low=0), default=0, help="random seed (default 0)")
+    p.add_argument("--figures", type=Path, metavar="DIR",
+                   help="write rank-selection.png (held-out error against rank) here")
+    p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
 
     p = verb("pack", cmd_pack, help="decode a folder or a registered database into a face "
              "store (uint8 faces in a zarr array, with labels and paths) with several "

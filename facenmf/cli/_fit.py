@@ -155,6 +155,59 @@ def cmd_demo(args, parser):
     return _fit_and_report(faces, args, out / "model.npz", draw)
 
 
+# -- rank --------------------------------------------------------------------------------
+def cmd_rank(args, parser):
+    from .. import view
+    from ..nmf import choose_rank
+
+    figure = None
+    if args.figures:
+        out = check_output(args.figures, "--figures", folder=True)
+        figure = check_output(out / "rank-selection.png", "--figures", make_parents=True)
+    faces = in_memory(load_source(args, parser))
+    if figure is not None:
+        check_outside_store([figure], faces, "--figures")
+    top = min(faces.A.shape)
+    if max(args.ranks) > top:
+        raise ValueError(f"--ranks: expected ranks up to {top} (the {faces.A.shape[1]} faces "
+                         f"of {faces.A.shape[0]} pixels), got {max(args.ranks)}")
+    bars = []
+
+    def progress(done, total):
+        if not bars:
+            bars.append(bar(total, "rank selection", "fit", args.json))
+        bars[0].update(1)
+
+    t = time.perf_counter()
+    try:
+        selection = choose_rank(faces.A, args.ranks, holdout=args.holdout,
+                                repeats=args.repeats, rule=args.rule, solver=args.solver,
+                                max_iter=args.max_iter, tol=args.tol, random_state=args.seed,
+                                progress=progress)
+    finally:
+        for shown in bars:
+            shown.close()
+    doc = {"source": faces.source, "n_faces": int(faces.A.shape[1]),
+           "image_shape": list(faces.image_shape), **selection.to_dict(),
+           "seconds": round(time.perf_counter() - t, 3)}
+    if figure is not None:
+        doc["figures"] = {"rank_selection": str(save_figure(view.rank_selection, figure,
+                                                            selection))}
+    if args.json:
+        print(json.dumps(doc))
+        return 0
+    print(f"{doc['n_faces']} faces of {doc['image_shape'][0]}x{doc['image_shape'][1]}, "
+          f"{100 * args.holdout:g}% of the pixels held out, {args.repeats} repeats "
+          f"({doc['seconds']:.1f} s):")
+    for r, m, e in zip(selection.ranks, selection.mean, selection.se):
+        mark = "  <- chosen" if r == selection.rank else ""
+        print(f"  rank {r:4d}: held-out error {m:.4f} ± {e:.4f}{mark}")
+    print(f"rank: {selection.rank} (rule {selection.rule})")
+    if figure is not None:
+        print(f"figure: {figure}")
+    return 0
+
+
 # -- recognize ---------------------------------------------------------------------------
 def cmd_recognize(args, parser):
     from .. import view

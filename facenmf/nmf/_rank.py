@@ -73,7 +73,7 @@ class RankSelection:
                 "mean": self.mean.tolist(), "se": self.se.tolist()}
 
 
-def choose_rank(A, ranks, *, holdout=0.1, repeats=3, rule="min", solver="hals", max_iter=200,
+def choose_rank(A, ranks, *, holdout=0.1, repeats=3, rule="min", solver="hals", max_iter=500,
                 tol=1e-4, random_state=0, progress=None, dtype=np.float32, **nmf_options):
     """Choose the rank of ``A ≈ W H`` by cross-validation over held-out entries.
 

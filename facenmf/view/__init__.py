@@ -23,6 +23,7 @@ Examples
 from .basis import basis_montage, usage_order
 from .compare import compare_methods
 from .convergence import convergence
+from .rank import rank_selection
 from .databases import database_results
 from .experiments import accuracy_vs_rank, nearest_faces, recognition_results
 from .faces import parts, reconstructions
@@ -39,6 +40,7 @@ __all__ = [
     "basis_montage",
     "compare_methods",
     "convergence",
+    "rank_selection",
     "database_results",
     "hoyer_sparseness",
     "human",
