@@ -648,3 +648,32 @@ def test_recognize_face_rows_in_cli_words(tmp_path):
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.strip().endswith("--face-rows: expected 0 <= eyes < mouth <= 12 (the image "
                                      "height), got eyes=8, mouth=4")
+
+
+def test_fit_with_a_mask_dir_is_the_masked_fit(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for person in ("s1", "s2"):
+        (tmp_path / "faces" / person).mkdir(parents=True)
+        for i in range(4):
+            Image.fromarray(rng.integers(0, 255, (20, 16), dtype=np.uint8)).save(
+                tmp_path / "faces" / person / f"{i}.pgm")
+    (tmp_path / "masks" / "s1").mkdir(parents=True)
+    cover = np.zeros((20, 16), dtype=np.uint8)
+    cover[5:10, 3:9] = 255
+    Image.fromarray(cover).save(tmp_path / "masks" / "s1" / "0.png")  # s1/0.pgm's mask
+    out = tmp_path / "m.npz"
+    assert main(["fit", str(tmp_path / "faces"), "--mask-dir", str(tmp_path / "masks"),
+                 "--rank", "3", "--max-iter", "25", "--tol", "0", "-o", str(out)]) == 0
+    faces = facenmf.load_faces(tmp_path / "faces")
+    mask = np.zeros(faces.A.shape, dtype=bool)
+    j = [str(p).endswith("s1/0.pgm") for p in faces.paths].index(True)
+    mask[:, j] = cover.ravel() > 0
+    ref = facenmf.NMF(3, max_iter=25, tol=0, random_state=0).fit(faces.A, mask=mask)
+    np.testing.assert_allclose(facenmf.load_model(out).W, ref.W, rtol=1e-5, atol=1e-7)
+    r = run("fit", tmp_path / "faces", "--mask-dir", tmp_path / "none", "-o", tmp_path / "x.npz")
+    assert r.returncode == 2 and "--mask-dir: expected a folder of mask images" in r.stderr
+    r = run("fit", tmp_path / "faces", "--mask-dir", tmp_path, "-o", tmp_path / "x.npz")
+    assert r.returncode == 2 and "--mask-dir: no mask image in" in r.stderr
+    assert not (tmp_path / "x.npz").exists()

@@ -107,6 +107,11 @@ def build_parser():
     add_data_options(p)
     p.add_argument("-o", "--output", type=Path, required=True,
                    help="model file (.npz; missing folders are created)")
+    p.add_argument("--mask-dir", type=Path, metavar="DIR",
+                   help="per-image masks of unknown pixels (occlusions, missing data): DIR "
+                   "mirrors SOURCE's files (DIR/s1/1.png for SOURCE/s1/1.pgm; any image "
+                   "type), white = unknown; faces without a mask file are known everywhere; "
+                   "the fit uses the known pixels only (hals, mu, anls, klcd)")
     add_fit_options(p, rank=49)
     add_cluster_options(p)
 

@@ -7,6 +7,7 @@ import sys
 import time
 import warnings
 
+import numpy as np
 
 from .. import recognition
 from .._atomic import check_not_input, check_output
@@ -18,7 +19,7 @@ from ._io import bar, check_outside_store, in_memory, load_source, save_figure, 
 
 
 # -- fit and demo ------------------------------------------------------------------------
-def _fit_with_progress(faces, args, quiet, client=None):
+def _fit_with_progress(faces, args, quiet, client=None, mask=None):
     """Fit NMF to a FaceSet with a progress bar, on the Dask cluster of ``client`` if given;
     returns the model (possibly interrupted)."""
     bars = []  # made at the first iteration, so that a bad argument prints no empty bar
@@ -42,7 +43,7 @@ def _fit_with_progress(faces, args, quiet, client=None):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # said below, in CLI words
         try:
-            model.fit(A)
+            model.fit(A, mask=mask)
         finally:
             for shown in bars:
                 shown.close()
@@ -64,7 +65,7 @@ def error_name(loss):
     return "relative KL divergence" if loss == "kl" else "relative divergence"
 
 
-def _summary(model, faces, seconds, out):
+def _summary(model, faces, seconds, out, mask=None):
     r = model.result
     return {
         "source": faces.source,
@@ -77,6 +78,7 @@ def _summary(model, faces, seconds, out):
         "alpha_W": model.alpha_W,
         "alpha_H": model.alpha_H,
         "l1_ratio": model.l1_ratio,
+        "unknown_pixels": 0 if mask is None else int(mask.sum()),
         "n_iter": int(r.n_iter),
         "converged": bool(r.converged),
         "stop_reason": r.stop_reason,
@@ -94,7 +96,7 @@ def _print_summary(s):
     print(f"model: {s['model']}")
 
 
-def _fit_and_report(faces, args, output, draw=None, client=None):
+def _fit_and_report(faces, args, output, draw=None, client=None, mask=None):
     """Fit, save the model to ``output``, draw figures and print the summary.
 
     ``draw(model)``, if given, writes figures and returns ``{name: path}``. Returns the exit
@@ -106,9 +108,9 @@ def _fit_and_report(faces, args, output, draw=None, client=None):
                          f"{faces.A.shape[1]} faces of {faces.A.shape[0]} pixels), got "
                          f"{args.rank}")
     t = time.perf_counter()
-    model = _fit_with_progress(faces, args, args.json, client)
+    model = _fit_with_progress(faces, args, args.json, client, mask)
     seconds = time.perf_counter() - t
-    s = _summary(model, faces, seconds, save_model_to(output, model))
+    s = _summary(model, faces, seconds, save_model_to(output, model), mask)
     if draw is not None:
         s["figures"] = {name: str(path) for name, path in draw(model).items()}
     if args.json:
@@ -123,13 +125,71 @@ def _fit_and_report(faces, args, output, draw=None, client=None):
     return 0
 
 
+_MASK_SUFFIXES = (".png", ".pgm", ".bmp", ".tif", ".tiff", ".jpg", ".jpeg", ".gif")
+
+
+def masks_from_dir(faces, args):
+    """``fit --mask-dir DIR``: each face's mask image, by the face's path relative to its
+    source folder (``DIR/s1/1.png`` for ``SOURCE/s1/1.pgm``; any image extension), read in
+    grey, cropped and resized as the faces were; nonzero (above half the grey range) =
+    unknown pixel. A face without a mask file is known everywhere. Returns a bool array
+    (n_pixels, n_faces)."""
+    from pathlib import Path
+
+    from ..data._preprocess import preprocess
+    from ..data._read import read_image
+    from ._io import crop_option
+
+    folder = Path(args.mask_dir)
+    if not folder.is_dir():
+        raise ValueError(f"--mask-dir: expected a folder of mask images, got {folder} "
+                         f"({'a file' if folder.exists() else 'not found'})")
+    if faces.paths is None or args.detect:
+        why = "--detect crops faces out of the photos" if args.detect else \
+            f"{args.source} has no image files"
+        raise ValueError(f"--mask-dir: masks go with image files, and {why}")
+    root = Path(faces.source)
+    h, w = faces.image_shape
+    mask = np.zeros((h * w, len(faces.paths)), dtype=bool)
+    found = 0
+    for j, path in enumerate(map(Path, faces.paths)):
+        try:
+            rel = path.relative_to(root)
+        except ValueError:
+            rel = Path(path.name)
+        stem = folder / rel.with_suffix("")
+        candidates = [stem.with_suffix(x) for x in _MASK_SUFFIXES if stem.with_suffix(x).is_file()]
+        if not candidates:
+            continue
+        image = read_image(candidates[0])
+        image = preprocess(image, crop=crop_option(args.crop),
+                           size=tuple(args.size) if args.size else None, where=str(candidates[0]))
+        if image.shape != (h, w):
+            raise ValueError(f"--mask-dir: {candidates[0]}: expected a {h}x{w} mask after "
+                             f"--crop/--size, like its face, got {image.shape[0]}x"
+                             f"{image.shape[1]}")
+        mask[:, j] = image.ravel() > 0.5
+        found += 1
+    if found == 0:
+        raise ValueError(f"--mask-dir: no mask image in {folder} matches a face (expected e.g. "
+                         f"{folder / Path(faces.paths[0]).name})")
+    return mask
+
+
 def cmd_fit(args, parser):
     output = check_output(args.output, "-o/--output", make_parents=True)
+    if args.mask_dir is not None and (args.scheduler or args.workers):
+        raise ValueError("--mask-dir: a masked fit runs in memory; it does not take "
+                         "--scheduler or --workers")
     with cluster_client(args) as client:  # --scheduler / --workers (None without)
         faces = load_source(args, parser)
         check_not_input([output], faces.paths or [], "-o/--output")
         check_outside_store([output], faces, "-o/--output")
-        return _fit_and_report(faces, args, output, client=client)
+        mask = None
+        if args.mask_dir is not None:
+            faces = in_memory(faces)
+            mask = masks_from_dir(faces, args)
+        return _fit_and_report(faces, args, output, client=client, mask=mask)
 
 
 _DEMO_FIGURES = ("basis", "reconstructions", "parts", "convergence")
