@@ -8,7 +8,9 @@ Usage::
 ``--losses`` runs only the KL and regularized fits of issue 14 (CBCL: facenmf's KL solvers
 to the divergence of scikit-learn's ``mu`` with ``beta_loss="kullback-leibler"``; ORL:
 facenmf's HALS with ``alpha_W = alpha_H = 0.01``, ``l1_ratio = 0.5`` to the penalized
-objective of scikit-learn's ``cd`` with them) and writes its own section.
+objective of scikit-learn's ``cd`` with them) and writes its own section. ``--masked`` runs
+only the masked HALS iteration against unmasked ones and ``choose_rank`` on ORL (its own
+section too).
 
 For each data set (ORL 10304x400, CBCL 361x2429 when present, and a synthetic matrix) at
 rank 49 and each dtype, it prints seconds, iterations and final relative error of:
@@ -313,6 +315,69 @@ def losses_report(data, repeat):
     return "\n".join(lines) + "\n"
 
 
+# -- issue 14: masked fits and rank selection (section "benchmark.py masked") -------------
+MASK_RANKS = (9, 16, 25, 36, 49)
+
+
+def bench_masked_iteration(A, iterations=30, unknown=0.3):
+    """Median seconds of one iteration: masked HALS (``unknown`` of the entries unknown) and
+    unmasked HALS, plain and default (extrapolated), from the same start, same process."""
+    A = np.asarray(A, dtype=np.float32)
+    mask = np.random.default_rng(0).random(A.shape) < unknown
+    W0, H0 = initialize(A, RANK, "nndsvda", None, np.float32)
+
+    def per_iteration(**kw):
+        f = quiet(lambda: facenmf.nmf(A, RANK, W0=W0, H0=H0, max_iter=iterations, tol=0,
+                                      **kw))()
+        return float(np.median(np.diff(f.history.seconds)))
+
+    return (per_iteration(mask=mask), per_iteration(solver_options={"extrapolate": False}),
+            per_iteration())
+
+
+def bench_rank_selection(A, ranks=MASK_RANKS, repeats=3):
+    t = time.perf_counter()
+    s = facenmf.choose_rank(A, ranks, repeats=repeats)
+    return time.perf_counter() - t, s
+
+
+def masked_report(data):
+    lines = ["## Masked fits and rank selection on ORL (issue 14)", "",
+             "Command: `python scripts/benchmark.py --masked --output BENCHMARKS.md`  ",
+             f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+             f"load average before {os.getloadavg()[0]:.1f}; numpy {np.__version__}; "
+             "OpenBLAS's default threads. ORL: 400 faces of 112x92, float32.", ""]
+    if "ORL" not in data:
+        return "\n".join(lines + ["ORL not found: nothing measured.", ""])
+    A = data["ORL"]
+    masked, plain, default = bench_masked_iteration(A)
+    lines += ["### One iteration, rank 49, 30% of the pixels unknown (random entries)", "",
+              "Median of 30 iterations from the same NNDSVDA start (`fit.history.seconds`).", "",
+              "| fit | ms per iteration | masked / this |", "|---|---:|---:|",
+              f"| masked HALS (`mask=`) | {1e3 * masked:.1f} | |",
+              f"| HALS, plain (no extrapolation: the masked fit's inner step) | "
+              f"{1e3 * plain:.1f} | **{masked / plain:.2f}x** |",
+              f"| HALS, default (extrapolated) | {1e3 * default:.1f} | "
+              f"**{masked / default:.2f}x** |", "",
+              f"Target: a masked iteration at most 3x an unmasked one: "
+              f"{'met' if masked <= 3 * max(plain, default) else 'NOT met'} "
+              f"({masked / plain:.2f}x the plain iteration, {masked / default:.2f}x the "
+              "default one).", ""]
+    secs, s = bench_rank_selection(A)
+    lines += [f"### choose_rank over {len(MASK_RANKS)} ranks {list(MASK_RANKS)}, 3 repeats", "",
+              f"`facenmf.choose_rank(A, {list(MASK_RANKS)}, repeats=3)` with its defaults "
+              f"(10% of the pixels held out, HALS, nmf's max_iter and tol): **{secs:.1f} s** "
+              f"(target under 60 s: {'met' if secs < 60 else 'NOT met'}), "
+              f"{secs / (len(MASK_RANKS) * 3):.1f} s per masked fit on average. Chosen rank "
+              f"{s.rank}.", "",
+              "| rank | held-out error (mean ± s.e.) | error on the seen pixels |",
+              "|---:|---:|---:|"]
+    for r, m, e, tr in zip(s.ranks, s.mean, s.se, s.train_errors.mean(axis=1)):
+        lines.append(f"| {r} | {m:.4f} ± {e:.4f} | {tr:.4f} |")
+    lines.append(f"\nLoad average after: {os.getloadavg()[0]:.1f}.")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--shared", type=Path,
@@ -321,7 +386,16 @@ def main(argv=None):
     parser.add_argument("--output", type=Path, help="also write the report (markdown) here")
     parser.add_argument("--losses", action="store_true",
                         help="only the KL and regularized fits (section 'benchmark.py losses')")
+    parser.add_argument("--masked", action="store_true",
+                        help="only the masked iteration and rank selection on ORL (section "
+                        "'benchmark.py masked')")
     args = parser.parse_args(argv)
+    if args.masked:
+        report = masked_report(load_datasets(args.shared))
+        print(report)
+        if args.output:
+            write_section(args.output, "benchmark.py masked", report)
+        return
     if args.losses:
         report = losses_report(load_datasets(args.shared), args.repeat)
         print(report)

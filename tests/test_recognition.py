@@ -544,6 +544,16 @@ def test_recognize_cli_json_schema(tmp_path, identities):
     assert all(res["rank"] == 8 for res in doc["results"])
     for path in doc["figures"].values():
         assert (tmp_path / "fig").exists() and __import__("os").path.getsize(path) > 1000
+    assert {"confusion", "identities"} <= set(doc["figures"])
+    # Per identity, in the JSON: confusion counts summed over the splits, whose diagonal is
+    # each identity's accuracy and whose total is the accuracy reported.
+    names = doc["identities"]
+    assert names == sorted({str(x) for x in identities.labels})
+    for res in doc["results"]:
+        C = np.array(res["confusion"])
+        assert C.shape == (len(names), len(names)) and C.sum() == 2 * len(names) * 5
+        assert np.trace(C) / C.sum() == pytest.approx(res["mean"])
+        np.testing.assert_allclose(res["per_identity"], np.diag(C) / C.sum(axis=1))
 
     # Several ranks: every result carries its rank, plus a figure of accuracy against rank.
     r = subprocess.run([sys.executable, "-m", "facenmf.cli", "recognize", str(tmp_path / "faces"),
@@ -555,7 +565,8 @@ def test_recognize_cli_json_schema(tmp_path, identities):
     doc = json.loads(r.stdout)
     assert "rank" not in doc and doc["ranks"] == [4, 8] and set(doc["seconds"]) == {"4", "8"}
     assert [res["rank"] for res in doc["results"]] == [4, 4, 8, 8]  # cosine, whitened
-    assert set(doc["figures"]) == {"results", "examples", "accuracy_vs_rank"}
+    assert set(doc["figures"]) == {"results", "examples", "accuracy_vs_rank", "confusion",
+                                   "identities"}
     assert __import__("os").path.getsize(doc["figures"]["accuracy_vs_rank"]) > 1000
 
 

@@ -557,3 +557,27 @@ def test_a_figure_path_without_a_known_extension_is_refused(tmp_path, name):
     with pytest.raises(ValueError, match=r"path: .*expected a figure file ending in \.eps, "):
         view.basis_montage(W, (12, 10), path=tmp_path / name)
     assert not list(tmp_path.iterdir())
+
+
+def test_confusion_matrix_and_identity_accuracy(tmp_path):
+    from facenmf import recognition
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat([f"p{i}" for i in (1, 2, 10)], 6)
+    centres = rng.random((3, 64))
+    A = np.stack([centres[int(lab[1:]) % 7 % 3] + 0.3 * rng.random(64) for lab in labels], 1)
+    faces = facenmf.FaceSet(A=A, labels=labels, image_shape=(8, 8))
+    rep = recognition.evaluate(faces, rank=3, n_splits=2, train_per_identity=3,
+                               methods=("raw", "pca"), metrics=("euclidean",))
+    fig = view.confusion_matrix(rep, path=tmp_path / "c.png")
+    _check_png(tmp_path / "c.png", fig)
+    # Natural order of the names: p1, p2, p10.
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["p1", "p2", "p10"]
+    assert "raw (euclidean), clean probes" in fig.axes[0].get_title()
+    fig = view.identity_accuracy(rep, path=tmp_path / "i.png")
+    _check_png(tmp_path / "i.png", fig)
+    assert len(fig.axes[0].lines) == 2  # one row of dots per method
+    with pytest.raises(ValueError, match=r"condition: expected one of \['clean'\]"):
+        view.confusion_matrix(rep, condition="scarf")
+    with pytest.raises(ValueError, match=r"method: expected one of \['raw', 'pca'\]"):
+        view.confusion_matrix(rep, method="nmf")

@@ -280,7 +280,9 @@ def cmd_recognize(args, parser):
     figures = {}
     if args.figures:
         out = check_output(args.figures, "--figures", folder=True)
-        figures = {"results": out / "recognition.png", "examples": out / "nearest-faces.png"}
+        figures = {"results": out / "recognition.png", "examples": out / "nearest-faces.png",
+                   "confusion": out / "confusion.png",
+                   "identities": out / "identity-accuracy.png"}
         if len(set(args.rank)) > 1:
             figures["accuracy_vs_rank"] = out / "accuracy-vs-rank.png"
         for path in figures.values():
@@ -323,6 +325,8 @@ def cmd_recognize(args, parser):
                     list(zip(ranks, reports)))
         save_figure(view.recognition_results, figures["results"], report)
         save_figure(view.nearest_faces, figures["examples"], faces, report)
+        save_figure(view.confusion_matrix, figures["confusion"], report)
+        save_figure(view.identity_accuracy, figures["identities"], report)
     if args.json:
         doc = report.to_json()
         doc["ranks"] = ranks

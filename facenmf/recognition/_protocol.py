@@ -26,7 +26,10 @@ class RecognitionReport:
         One per (method, condition, mask, metric): ``method``, ``condition``, ``mask``
         ("known", "unknown" or None for clean probes), ``metric``, ``k``, ``rank``,
         ``mean`` and ``std`` of the accuracy over the splits, ``splits`` and
-        ``accuracies``.
+        ``accuracies``; ``confusion``, the counts of probes of each identity (rows, in the
+        order of :attr:`identities`) given each identity (columns), summed over the
+        splits, and ``per_identity``, each identity's accuracy over its probes (None for
+        an identity that was never a probe).
     protocol : dict
         How the faces were split (name, train faces per identity, number of splits, seed).
     rank : int
@@ -39,6 +42,9 @@ class RecognitionReport:
         ``condition``, ``mask``, ``probes`` (the probes as the recognizer saw them, of shape
         (n_pixels, n_probes)), and per method ``nearest`` (each probe's nearest gallery
         face, an index into the FaceSet) and ``correct`` (whether it was right).
+    identities : list of str
+        The identities, sorted: the order of each result's ``confusion`` and
+        ``per_identity``.
     """
 
     results: list
@@ -46,6 +52,7 @@ class RecognitionReport:
     rank: int
     seconds: dict
     examples: dict = field(default_factory=dict, repr=False)
+    identities: list = field(default_factory=list)
 
     def table(self):
         """The results as a markdown table (method x metric x condition)."""
@@ -72,7 +79,8 @@ class RecognitionReport:
     def to_json(self):
         """A JSON-ready dict: ``{"results": [...], "protocol": ..., "rank": ..., ...}``."""
         return {"results": [{key: val for key, val in r.items()} for r in self.results],
-                "protocol": self.protocol, "rank": self.rank, "seconds": self.seconds}
+                "protocol": self.protocol, "rank": self.rank, "seconds": self.seconds,
+                "identities": self.identities}
 
 
 def protocol_folds(faces, protocol, train_per_identity, n_splits, random_state):
@@ -275,7 +283,14 @@ def evaluate(faces, *, rank=49, methods=METHODS, metrics=DEFAULT_METRICS, k=1,
         if r > min(A.shape[0], n_fit):
             raise ValueError(f"{name}: expected at most {min(A.shape[0], n_fit)} (the {what}), "
                              f"got {r}")
-    acc, chosen = {}, {}
+    acc, chosen, confusion = {}, {}, {}
+    names, codes = np.unique(labels, return_inverse=True)  # identities, sorted
+
+    def count(key, predicted, test):
+        """Add a split's answers to the confusion counts of ``key``."""
+        C = confusion.setdefault(key, np.zeros((names.size, names.size), dtype=np.int64))
+        np.add.at(C, (codes[test], np.searchsorted(names, predicted)), 1)
+
     seconds = {m: 0.0 for m in methods}
     examples = {}
     start = time.perf_counter()
@@ -329,6 +344,7 @@ def evaluate(faces, *, rank=49, methods=METHODS, metrics=DEFAULT_METRICS, k=1,
                                                           mode).items():
                     acc.setdefault((method, c, mode, metric), []).append(
                         float(np.mean(predicted == probe_labels)))
+                    count((method, c, mode, metric), predicted, test)
                     if f == 0 and metric == metrics[0]:
                         ex = shown[c]
                         ex["nearest"][method] = train[nearest]
@@ -353,6 +369,7 @@ def evaluate(faces, *, rank=49, methods=METHODS, metrics=DEFAULT_METRICS, k=1,
                                      setting.get("shrinkage", shrinkage))[setting["metric"]]
                 key = ("tuned" if family == "nmf" else family, c, mode, "tuned")
                 acc.setdefault(key, []).append(float(np.mean(predicted == probe_labels)))
+                count(key, predicted, test)
                 chosen.setdefault(key, []).append({**setting, "inner_accuracy": inner})
             seconds["tuning"] = seconds.get("tuning", 0.0) + time.perf_counter() - t
         if progress is not None:
@@ -361,7 +378,9 @@ def evaluate(faces, *, rank=49, methods=METHODS, metrics=DEFAULT_METRICS, k=1,
     results = [{"method": method, "condition": c, "mask": mode, "metric": metric, "k": k,
                 "rank": rank, "mean": float(np.mean(a)), "std": float(np.std(a)),
                 "splits": len(a), "accuracies": a,
-                **({"chosen": chosen[key]} if key in chosen else {})}
+                **({"chosen": chosen[key]} if key in chosen else {}),
+                "confusion": confusion[key].tolist(),
+                "per_identity": _per_identity(confusion[key])}
                for key, a in acc.items() for (method, c, mode, metric) in [key]]
     proto = {"name": "custom" if custom else protocol,
              "train_per_identity": train_per_identity if protocol == "split" and not custom
@@ -370,7 +389,13 @@ def evaluate(faces, *, rank=49, methods=METHODS, metrics=DEFAULT_METRICS, k=1,
              "image_shape": list(faces.image_shape)}
     return RecognitionReport(results=results, protocol=proto, rank=rank,
                              seconds={m: round(s, 3) for m, s in seconds.items()},
-                             examples=examples)
+                             examples=examples, identities=[str(x) for x in names])
+
+
+def _per_identity(C):
+    """Each identity's accuracy from confusion counts (None where it was never a probe)."""
+    totals = C.sum(axis=1)
+    return [None if n == 0 else float(C[i, i] / n) for i, n in enumerate(totals)]
 
 
 def _check_fold(i, fold, n_faces):

@@ -24,6 +24,7 @@ from .basis import basis_montage, usage_order
 from .compare import compare_methods
 from .convergence import convergence
 from .rank import rank_selection
+from .identities import confusion_matrix, identity_accuracy
 from .databases import database_results
 from .experiments import accuracy_vs_rank, nearest_faces, recognition_results
 from .faces import parts, reconstructions
@@ -41,6 +42,8 @@ __all__ = [
     "compare_methods",
     "convergence",
     "rank_selection",
+    "confusion_matrix",
+    "identity_accuracy",
     "database_results",
     "hoyer_sparseness",
     "human",
