@@ -18,7 +18,8 @@ from .. import __version__, recognition
 from ..nmf import INITS, SOLVERS
 from ._cluster import add_cluster_options
 from ._fit import cmd_demo, cmd_fit, cmd_rank, cmd_recognize
-from ._models import MOST_IGNORED, cmd_compress, cmd_decompress, cmd_info, cmd_reconstruct, cmd_show
+from ._models import (MOST_IGNORED, cmd_compress, cmd_decompress, cmd_info, cmd_reconstruct,
+                      cmd_show, cmd_transform)
 from ._pack import OUTPUT_HELP, cmd_pack
 from ._words import Parser, alpha_word, cli_words, integer, loss_word, number, show_warning
 
@@ -213,6 +214,26 @@ def build_parser():
     p.add_argument("--robust", action="store_true",
                    help="faces may be partly covered (glasses, a hand, a scarf): find the "
                    "pixels the basis cannot explain and rebuild the face without them")
+    p.add_argument("--resize", action="store_true", help=resize_help)
+    p.add_argument("--json", action="store_true", help="print a JSON report on stdout")
+
+    p = verb("transform", cmd_transform,
+             help="project images onto a model's basis and export their weights")
+    p.add_argument("model", type=Path)
+    p.add_argument("images", nargs="+", help="image files or folders of them (a folder's "
+                   "sub-folders are identities, as fit reads them), or one registered "
+                   "database name, or one face store (facenmf pack) prepared as the model's")
+    p.add_argument("-o", "--output", type=Path, required=True,
+                   help="features.npz (arrays features (n_faces, rank), paths, labels), "
+                   "features.csv (header path,label,h0..h{rank-1}, a row per face) or "
+                   "features.npy (the features (n_faces, rank) only: no paths, no labels); "
+                   "never an input")
+    p.add_argument("--path", default=None, help="where a registered database's files are")
+    p.add_argument("--layout", default="auto", choices=["auto", "identity-folders", "flat"],
+                   help="how a folder is organised (default auto)")
+    p.add_argument("--pattern", default=None, metavar="REGEX",
+                   help="identity from each file name (the regex's first group)")
+    p.add_argument("--glob", default=None, help="which files are images, e.g. 'subject*'")
     p.add_argument("--resize", action="store_true", help=resize_help)
     p.add_argument("--json", action="store_true", help="print a JSON report on stdout")
 

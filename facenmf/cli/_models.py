@@ -1,14 +1,17 @@
-"""The verbs that use a model: show, reconstruct, compress, decompress, info."""
+"""The verbs that use a model: show, reconstruct, transform, compress, decompress,
+info."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
 import numpy as np
 
 from .._atomic import atomic_write, check_not_input, check_output
-from ..data import is_store, list_images, load_faces, relative_names
+from ..data import DATABASES, is_store, list_images, load_faces, relative_names
 from ..nmf import load_model
 from ..recognition import robust_project
 from ._words import warn
@@ -48,6 +51,20 @@ def _resized_note(resized):
 _PREPARED = ("crop", "size", "equalize", "normalize", "detect", "detect_options")
 
 
+def _check_store_like(source, faces, model):
+    """Refuse a face store whose faces were not prepared as the model's training faces."""
+    if tuple(model.image_shape) != tuple(faces.image_shape):
+        raise ValueError(f"{source}: its faces are {faces.image_shape[0]}x"
+                         f"{faces.image_shape[1]} but the model's are {model.image_shape[0]}x"
+                         f"{model.image_shape[1]} (height x width)")
+    prep = model.preparation or {}
+    for key in _PREPARED if prep else ():
+        if prep.get(key) != faces.preparation.get(key):
+            raise ValueError(f"{source}: its faces were packed with {key}="
+                             f"{faces.preparation.get(key)!r} but the model's training faces "
+                             f"were prepared with {key}={prep.get(key)!r}")
+
+
 def _compress_store(args, compress):
     """compress of one face store: its faces, already prepared, projected as they are."""
     if len(args.images) > 1:
@@ -62,16 +79,7 @@ def _compress_store(args, compress):
     check_not_input([output], [args.model, *(faces.paths or [])], "-o/--output")
     check_outside_store([output], faces, "-o/--output")
     model = _model(args.model)
-    if tuple(model.image_shape) != tuple(faces.image_shape):
-        raise ValueError(f"{args.images[0]}: its faces are {faces.image_shape[0]}x"
-                         f"{faces.image_shape[1]} but the model's are {model.image_shape[0]}x"
-                         f"{model.image_shape[1]} (height x width)")
-    prep = model.preparation or {}
-    for key in _PREPARED if prep else ():
-        if prep.get(key) != faces.preparation.get(key):
-            raise ValueError(f"{args.images[0]}: its faces were packed with {key}="
-                             f"{faces.preparation.get(key)!r} but the model's training faces "
-                             f"were prepared with {key}={prep.get(key)!r}")
+    _check_store_like(args.images[0], faces, model)
     inputs = faces.paths or [f"{args.images[0]}[{i}]" for i in range(faces.n_faces)]
     names = (relative_names(faces.paths) if faces.paths else
              [f"{i:0{len(str(faces.n_faces - 1))}d}" for i in range(faces.n_faces)])
@@ -259,4 +267,102 @@ def cmd_info(args, parser):
     versions = meta.get("versions") or {}
     print(f"  dtype {meta['dtype']}, written by facenmf {versions.get('facenmf', 'unknown')}, "
           f"numpy {versions.get('numpy', 'unknown')}")
+    return 0
+
+
+# -- transform ---------------------------------------------------------------------------
+#: Output formats of transform, by extension.
+FEATURE_FORMATS = (".npz", ".csv", ".npy")
+
+
+def _is_registered(item):
+    return str(item) in DATABASES and not Path(item).exists()
+
+
+def _transform_inputs(args, model):
+    """The faces of transform's inputs, prepared as the model's, with their paths and labels
+    (``""`` where there is none): one face store or registered database, or image files and
+    folders (a folder's sub-folders are identities, as fit reads it)."""
+    items = args.images
+    lone = [p for p in items if is_store(p) or _is_registered(p)]
+    if lone and len(items) > 1:
+        raise ValueError(f"images: {lone[0]} is a face store or a registered database; "
+                         "transform one on its own, not with other images")
+    if is_store(items[0]):
+        if args.resize:
+            raise ValueError("--resize: not used with a face store (its faces are already "
+                             "prepared)")
+        faces = load_faces(items[0])
+        _check_store_like(items[0], faces, model)
+        loaded = [in_memory(faces)]
+    else:
+        options = dict(layout=args.layout, pattern=args.pattern, glob=args.glob, like=model,
+                       resize=args.resize)
+        loaded, files = [], []
+        for item in [*items, None]:  # consecutive files read together, in the order given
+            if item is not None and Path(item).is_file():
+                files.append(item)
+                continue
+            if files:
+                loaded.append(load_faces(files, pattern=args.pattern, like=model,
+                                         resize=args.resize))
+                files = []
+            if item is not None:
+                path = args.path if _is_registered(item) else None
+                loaded.append(load_faces(item, path=path, **options))
+    A = np.concatenate([np.asarray(f.A) for f in loaded], axis=1)
+    paths, labels = [], []
+    for f in loaded:
+        paths += ([str(p) for p in f.paths] if f.paths
+                  else [f"{f.source}[{i}]" for i in range(f.n_faces)])
+        labels += ([""] * f.n_faces if f.labels is None else [str(x) for x in f.labels])
+    resized = [r for f in loaded for r in (getattr(f, "resized", None) or [])]
+    return A, paths, labels, resized
+
+
+def _write_features(path, H, paths, labels):
+    """Write the weights (n_faces, rank) as ``path``'s extension says, atomically."""
+    F = np.ascontiguousarray(H.T)
+    kind = path.suffix.lower()
+    if kind == ".npz":
+        with atomic_write(path, make_parents=True) as fh:  # plain arrays: no pickle needed
+            np.savez(fh, features=F, paths=np.array(paths, dtype=str),
+                     labels=np.array(labels, dtype=str))
+    elif kind == ".npy":
+        with atomic_write(path, make_parents=True) as fh:
+            np.save(fh, F)
+    else:
+        text = io.StringIO(newline="")
+        rows = csv.writer(text, lineterminator="\n")
+        rows.writerow(["path", "label", *(f"h{i}" for i in range(F.shape[1]))])
+        for p, lab, row in zip(paths, labels, F):
+            rows.writerow([p, lab, *(str(x) for x in row)])  # shortest exact digits
+        with atomic_write(path, make_parents=True) as fh:
+            fh.write(text.getvalue().encode("utf-8"))
+
+
+def cmd_transform(args, parser):
+    output = check_output(args.output, "-o/--output", make_parents=True)
+    if output.suffix.lower() not in FEATURE_FORMATS:
+        raise ValueError(f"-o/--output: expected a .npz, .csv or .npy file name, got {output}")
+    inputs = [args.model]
+    if not any(is_store(p) or _is_registered(p) for p in args.images):
+        inputs += [f for f, _ in _images(args.images)]
+    check_not_input([output], inputs, "-o/--output")
+    model = _model(args.model)
+    A, paths, labels, resized = _transform_inputs(args, model)
+    check_not_input([output], [p for p in paths if Path(p).exists()], "-o/--output")
+    _resized_note(resized)
+    H = model.transform(A)  # the model's own projection (its solver's exact transform)
+    _write_features(output, H, paths, labels)
+    report = {"model": str(args.model), "rank": int(model.W.shape[1]),
+              "n_faces": int(H.shape[1]), "output": str(output),
+              "format": output.suffix.lower()[1:], "labelled": sum(1 for x in labels if x),
+              "resized": [{"input": w, "from": s} for w, s in resized]}
+    if args.json:
+        print(json.dumps(report))
+    else:
+        what = "features only" if report["format"] == "npy" else "with paths and labels"
+        print(f"{report['n_faces']} faces -> {output}: {report['rank']} weights each "
+              f"({report['format']}, {what})")
     return 0
