@@ -14,6 +14,7 @@ from .._atomic import check_not_input, check_output
 from ..data import load_faces
 from ..nmf import NMF, ConvergenceWarning
 from ._cluster import cluster_client
+from ._estimate import warn_if_slow
 from ._words import warn
 from ._io import bar, check_outside_store, in_memory, load_source, save_figure, save_model_to
 
@@ -299,6 +300,14 @@ def cmd_recognize(args, parser):
     methods = recognition.METHODS if "all" in chosen else tuple(dict.fromkeys(chosen))
     conditions = tuple(args.occlusion or ())
     ranks = list(dict.fromkeys(args.rank))
+
+    try:  # advisory: a bad argument is reported by evaluate below, in its own words
+        warn_if_slow(faces, ranks=ranks, methods=methods, tune=bool(tune),
+                     n_tune_ranks=len(tune["rank"]) if isinstance(tune, dict) else 1,
+                     protocol=args.protocol, train_per_identity=args.train_per_identity,
+                     n_splits=args.splits, seed=args.seed)
+    except (ValueError, TypeError):
+        pass
 
     bars = []  # made at the first fold, so that a bad argument prints no empty bar
 
