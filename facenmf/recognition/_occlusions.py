@@ -38,7 +38,28 @@ def parse_condition(condition):
 
 class FaceRows(NamedTuple):
     """Rows of the eyes and of the mouth in a face image (pixels from the top, may be
-    fractional): where ``occlude`` puts sunglasses and a scarf."""
+    fractional): where ``occlude`` puts sunglasses and a scarf.
+
+    Notes
+    -----
+    The band and the scarf are proportions of the eye-to-mouth distance ``d`` taken from
+    the anatomy of adult faces, not chosen by any accuracy: in the anthropometric norms
+    of [1]_ the nose (nasion to subnasale) is about 50-55 mm high and the upper lip
+    (subnasale to stomion, the mouth line) about 20-25 mm, the eye line lying about 10 mm
+    below the nasion, so ``d`` is about 65 mm (the eye-mouth distance is about 36% of the
+    face's length, hairline to chin, in [2]_). The brows are about a quarter of ``d`` above
+    the eye line: a band of ``±0.4 d`` (about 50 mm, the height of a sunglasses lens and
+    frame) covers eyes and brows and ends above the subnasale (about ``0.65 d`` below the
+    eyes). Half-way up from the mouth is above the subnasale (about ``0.35 d`` up) and below
+    the eyes: the scarf covers the mouth, the chin and the lower nose.
+
+    References
+    ----------
+    .. [1] L. G. Farkas, *Anthropometry of the Head and Face*, 2nd ed., Raven Press, New
+       York, 1994.
+    .. [2] P. M. Pallett, S. Link and K. Lee, "New 'golden' ratios for facial beauty",
+       Vision Research 50(2), 149-154, 2010. doi:10.1016/j.visres.2009.11.003
+    """
 
     eyes: float
     mouth: float
