@@ -488,8 +488,10 @@ def test_ctrl_c_returns_best_so_far(faces_like, solver, loss):
 def test_class_forwards_every_argument():
     fn = inspect.signature(facenmf.nmf).parameters
     cls = inspect.signature(facenmf.NMF).parameters
-    fn_names = set(fn) - {"A", "W0", "H0"}
+    # The data of one fit (A, its start, its mask) go to fit(), the rest to the class.
+    fn_names = set(fn) - {"A", "W0", "H0", "mask"}
     assert fn_names <= set(cls), fn_names - set(cls)
+    assert {"W0", "H0", "mask"} <= set(inspect.signature(facenmf.NMF.fit).parameters)
     for name in fn_names:
         assert cls[name].default == fn[name].default, name
     seen = {}
