@@ -550,7 +550,10 @@ def test_recognize_cli_json_schema(tmp_path, identities):
     names = doc["identities"]
     assert names == sorted({str(x) for x in identities.labels})
     for res in doc["results"]:
-        C = np.array(res["confusion"])
+        C = np.zeros((len(names), len(names)), dtype=int)
+        for i, j, n in res["confusion"]:  # sparse: the non-zero counts
+            assert n > 0
+            C[i, j] += n
         assert C.shape == (len(names), len(names)) and C.sum() == 2 * len(names) * 5
         assert np.trace(C) / C.sum() == pytest.approx(res["mean"])
         np.testing.assert_allclose(res["per_identity"], np.diag(C) / C.sum(axis=1))
@@ -585,3 +588,17 @@ def test_orl_two_splits_tuned_on_the_gallery():
     # only; PCA loses most of its accuracy.
     assert blocked > 0.85 and blocked >= clean - 0.07, got
     assert blocked > got["pca", "block:0.25"] + 0.3, got
+
+
+def test_confusion_counts_are_sparse_and_make_the_accuracies(identities):
+    rep = recognition.evaluate(identities, rank=4, n_splits=2, methods=("raw",),
+                               metrics=("euclidean", "cosine"))
+    n = len(rep.identities)
+    for r in rep.results:
+        C = rep.confusion_matrix("raw", metric=r["metric"])
+        assert C.shape == (n, n) and C.sum() == sum(c for _, _, c in r["confusion"])
+        assert all(c > 0 for _, _, c in r["confusion"])  # only the non-zero entries
+        assert np.trace(C) / C.sum() == pytest.approx(r["mean"])
+        np.testing.assert_allclose(r["per_identity"], np.diag(C) / C.sum(axis=1))
+    with pytest.raises(ValueError, match="no result for 'pca'"):
+        rep.confusion_matrix("pca")

@@ -3,84 +3,18 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from collections import Counter
 
 import numpy as np
 
 from .. import _validation as v
 from ._distances import DEFAULT_METRICS, METRICS, vote
 from ._features import FEATURES, METHODS, distance_sets
+from ._report import RecognitionReport, per_identity
 from ._occlusions import estimate_face_rows, face_rows_of, occlude, parse_condition
 from ._tuning import build, check_grid, choose_settings, split_setting
 
 __all__ = ["RecognitionReport", "protocol_folds", "evaluate", "accuracy_vs_rank"]
-
-
-@dataclass
-class RecognitionReport:
-    """Accuracies of every method x metric x condition over the same splits.
-
-    Attributes
-    ----------
-    results : list of dict
-        One per (method, condition, mask, metric): ``method``, ``condition``, ``mask``
-        ("known", "unknown" or None for clean probes), ``metric``, ``k``, ``rank``,
-        ``mean`` and ``std`` of the accuracy over the splits, ``splits`` and
-        ``accuracies``; ``confusion``, the counts of probes of each identity (rows, in the
-        order of :attr:`identities`) given each identity (columns), summed over the
-        splits, and ``per_identity``, each identity's accuracy over its probes (None for
-        an identity that was never a probe).
-    protocol : dict
-        How the faces were split (name, train faces per identity, number of splits, seed).
-    rank : int
-    seconds : dict
-        Wall time spent per method (features and classification), and in total.
-    examples : dict
-        From the first split, for figures: ``probe_index`` (the probes' indices into the
-        FaceSet), ``metric`` (the first metric, by which the neighbours below were found)
-        and ``conditions``, one dict per probe condition in order (``"clean"`` first):
-        ``condition``, ``mask``, ``probes`` (the probes as the recognizer saw them, of shape
-        (n_pixels, n_probes)), and per method ``nearest`` (each probe's nearest gallery
-        face, an index into the FaceSet) and ``correct`` (whether it was right).
-    identities : list of str
-        The identities, sorted: the order of each result's ``confusion`` and
-        ``per_identity``.
-    """
-
-    results: list
-    protocol: dict
-    rank: int
-    seconds: dict
-    examples: dict = field(default_factory=dict, repr=False)
-    identities: list = field(default_factory=list)
-
-    def table(self):
-        """The results as a markdown table (method x metric x condition)."""
-        lines = ["| method | condition | mask | metric | k | accuracy (mean ± std) | splits |",
-                 "|---|---|---|---|---:|---:|---:|"]
-        for r in self.results:
-            lines.append(f"| {r['method']} | {r['condition']} | {r['mask'] or '-'} | "
-                         f"{r['metric']} | {r['k']} | {100 * r['mean']:.1f}% ± "
-                         f"{100 * r['std']:.1f} | {r['splits']} |")
-        return "\n".join(lines)
-
-    def chosen_table(self):
-        """The settings chosen on each split's gallery (``tune``) as a markdown table: one
-        row per tuned result and split."""
-        lines = ["| method | condition | split | chosen | inner accuracy |",
-                 "|---|---|---:|---|---:|"]
-        for r in self.results:
-            for i, s in enumerate(r.get("chosen", ())):
-                shown = ", ".join(f"{k}={v}" for k, v in s.items() if k != "inner_accuracy")
-                lines.append(f"| {r['method']} | {r['condition']} | {i} | {shown} | "
-                             f"{100 * s['inner_accuracy']:.1f}% |")
-        return "\n".join(lines)
-
-    def to_json(self):
-        """A JSON-ready dict: ``{"results": [...], "protocol": ..., "rank": ..., ...}``."""
-        return {"results": [{key: val for key, val in r.items()} for r in self.results],
-                "protocol": self.protocol, "rank": self.rank, "seconds": self.seconds,
-                "identities": self.identities}
 
 
 def protocol_folds(faces, protocol, train_per_identity, n_splits, random_state):
@@ -287,9 +221,9 @@ def evaluate(faces, *, rank=49, methods=METHODS, metrics=DEFAULT_METRICS, k=1,
     names, codes = np.unique(labels, return_inverse=True)  # identities, sorted
 
     def count(key, predicted, test):
-        """Add a split's answers to the confusion counts of ``key``."""
-        C = confusion.setdefault(key, np.zeros((names.size, names.size), dtype=np.int64))
-        np.add.at(C, (codes[test], np.searchsorted(names, predicted)), 1)
+        """Add a split's answers to the (sparse) confusion counts of ``key``."""
+        pairs = confusion.setdefault(key, Counter())
+        pairs.update(zip(codes[test].tolist(), np.searchsorted(names, predicted).tolist()))
 
     seconds = {m: 0.0 for m in methods}
     examples = {}
@@ -379,8 +313,8 @@ def evaluate(faces, *, rank=49, methods=METHODS, metrics=DEFAULT_METRICS, k=1,
                 "rank": rank, "mean": float(np.mean(a)), "std": float(np.std(a)),
                 "splits": len(a), "accuracies": a,
                 **({"chosen": chosen[key]} if key in chosen else {}),
-                "confusion": confusion[key].tolist(),
-                "per_identity": _per_identity(confusion[key])}
+                "confusion": [[i, j, n] for (i, j), n in sorted(confusion[key].items())],
+                "per_identity": per_identity(confusion[key], names.size)}
                for key, a in acc.items() for (method, c, mode, metric) in [key]]
     proto = {"name": "custom" if custom else protocol,
              "train_per_identity": train_per_identity if protocol == "split" and not custom
@@ -390,12 +324,6 @@ def evaluate(faces, *, rank=49, methods=METHODS, metrics=DEFAULT_METRICS, k=1,
     return RecognitionReport(results=results, protocol=proto, rank=rank,
                              seconds={m: round(s, 3) for m, s in seconds.items()},
                              examples=examples, identities=[str(x) for x in names])
-
-
-def _per_identity(C):
-    """Each identity's accuracy from confusion counts (None where it was never a probe)."""
-    totals = C.sum(axis=1)
-    return [None if n == 0 else float(C[i, i] / n) for i, n in enumerate(totals)]
 
 
 def _check_fold(i, fold, n_faces):

@@ -84,7 +84,10 @@ def confusion_matrix(report, *, method=None, condition="clean", metric=None, pat
     """
     row = _pick(_rows(report, condition), method, metric)
     order = _natural(list(report.identities))
-    C = np.asarray(row["confusion"], dtype=np.float64)[np.ix_(order, order)]
+    C = np.zeros((len(order), len(order)))
+    for i, j, count in row["confusion"]:  # the sparse counts [i, j, count]
+        C[i, j] += count
+    C = C[np.ix_(order, order)]
     names = [report.identities[i] for i in order]
     totals = C.sum(axis=1, keepdims=True)
     F = np.divide(C, totals, out=np.zeros_like(C), where=totals > 0)
