@@ -255,3 +255,52 @@ def penalized_nnls(A, W, l1, l2):
     H[live] = np.stack([scipy.optimize.nnls(L.T, C[:, j])[0] for j in range(A.shape[1])],
                        axis=1)
     return H
+
+
+def filled(A, mask, W, H):
+    """The majorizer's data of a masked fit: A where known, W H where ``mask`` is True."""
+    return np.where(mask, W.astype(np.float64) @ H.astype(np.float64), A.astype(np.float64))
+
+
+def anls_step(A, W, H):
+    """One ANLS iteration, obviously: W by column-by-column NNLS of Aᵀ on Hᵀ, then H by
+    NNLS of A on the new W (scipy's Lawson-Hanson)."""
+    A, H = A.astype(np.float64), H.astype(np.float64)
+    W = nnls_columns(A.T, H.T).T
+    return W, nnls_columns(A, W)
+
+
+def weighted_mu_step(A, mask, W, H, beta):
+    """One weighted multiplicative update over the known entries (``mask`` False), entry by
+    entry: each W[i, k] and H[k, j] from its own sums over the known entries of its row or
+    column, ``num = Σ a q^(β-2) h``, ``den = Σ q^(β-1) h``, raised to Févotte & Idier's
+    exponent. W first for beta 2 (Lee & Seung's order), H first otherwise."""
+    A, W, H = (x.astype(np.float64).copy() for x in (A, W, H))
+    known = ~mask
+    gamma = 1.0 / (2 - beta) if beta < 1 else 1.0 / (beta - 1) if beta > 2 else 1.0
+
+    def update_W():
+        Q = W @ H
+        new = W.copy()
+        for i in range(W.shape[0]):
+            js = np.flatnonzero(known[i])
+            for k in range(W.shape[1]):
+                num = sum(A[i, j] * Q[i, j] ** (beta - 2) * H[k, j] for j in js)
+                den = sum(Q[i, j] ** (beta - 1) * H[k, j] for j in js)
+                new[i, k] = W[i, k] * (num / den) ** gamma
+        W[:] = new
+
+    def update_H():
+        Q = W @ H
+        new = H.copy()
+        for j in range(H.shape[1]):
+            iis = np.flatnonzero(known[:, j])
+            for k in range(H.shape[0]):
+                num = sum(A[i, j] * Q[i, j] ** (beta - 2) * W[i, k] for i in iis)
+                den = sum(Q[i, j] ** (beta - 1) * W[i, k] for i in iis)
+                new[k, j] = H[k, j] * (num / den) ** gamma
+        H[:] = new
+
+    for update in ((update_W, update_H) if beta == 2 else (update_H, update_W)):
+        update()
+    return W, H

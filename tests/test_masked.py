@@ -7,11 +7,14 @@ import pytest
 from scipy import sparse
 
 import facenmf
+from facenmf.nmf._beta import loss_beta
+from facenmf.nmf._hals import inner_sweeps
 
 from helpers import low_rank
+from reference import anls_step, filled, hals_step, weighted_mu_step
 
 SOLVERS = [("hals", "frobenius"), ("anls", "frobenius"), ("mu", "frobenius"), ("mu", "kl"),
-           ("klcd", "kl")]
+           ("mu", 1.5), ("klcd", "kl")]
 
 
 def data(seed=0, unknown=0.3, noise=0.05):
@@ -27,8 +30,12 @@ def masked_error(A, W, H, mask, loss):
     a, q = A[known], (W @ H)[known]
     if loss == "frobenius":
         return np.sqrt(np.sum((a - q) ** 2) / np.sum(a ** 2))
-    terms = np.where(a > 0, a * np.log(np.where(a > 0, a, 1) / q), 0) - a + q
-    return np.sum(terms) / np.sum(a)
+    if loss == "kl":
+        terms = np.where(a > 0, a * np.log(np.where(a > 0, a, 1) / q), 0) - a + q
+        return np.sum(terms) / np.sum(a)
+    b = loss  # a beta: the textbook divergence over the sum of a^beta
+    terms = (a ** b + (b - 1) * q ** b - b * a * q ** (b - 1)) / (b * (b - 1))
+    return np.sum(terms) / np.sum(a ** b)
 
 
 def quiet_fit(A, **kw):
@@ -61,6 +68,34 @@ def test_masked_objective_never_rises_and_is_the_reference(solver, loss, init):
                       random_state=0)
     if init == "random":  # (nndsvda's start sees the imputed values, the same too)
         np.testing.assert_allclose(again.W, fit.W, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("solver,loss", [("hals", "frobenius"), ("anls", "frobenius"),
+                                         ("mu", "frobenius"), ("mu", "kl"), ("mu", 1.5),
+                                         ("mu", 0.5), ("mu", 3.0)])
+def test_masked_iterates_are_the_slow_reference(solver, loss):
+    # hals and anls: one ordinary step on the data filled with the current W H (hals: every
+    # inner sweep run, eps=0); mu: the weighted updates written entry by entry.
+    A, mask = data(seed=8)
+    rng = np.random.default_rng(9)
+    W0, H0 = rng.random((A.shape[0], 5)) + 0.1, rng.random((5, A.shape[1])) + 0.1
+    options = {"eps": 0.0, "alpha": 50.0} if solver == "hals" else None
+    seen = [(W0, H0)]
+    quiet_fit(A, mask=mask, solver=solver, loss=loss, init="custom", W0=W0, H0=H0,
+              max_iter=4, tol=0, solver_options=options,
+              callback=lambda n, W, H, e: seen.append((W.copy(), H.copy())))
+    assert len(seen) == 5
+    sweeps = inner_sweeps(*A.shape, 5, 50.0)
+    assert min(sweeps) > 1  # several sweeps per factor, all run by the reference
+    for (W, H), (W1, H1) in zip(seen, seen[1:]):
+        if solver == "hals":
+            ref = hals_step(filled(A, mask, W, H), W, H, *sweeps)
+        elif solver == "anls":
+            ref = anls_step(filled(A, mask, W, H), W, H)
+        else:
+            ref = weighted_mu_step(A, mask, W, H, loss_beta(loss))
+        np.testing.assert_allclose(W1, ref[0], rtol=1e-8, atol=1e-10)
+        np.testing.assert_allclose(H1, ref[1], rtol=1e-8, atol=1e-10)
 
 
 @pytest.mark.parametrize("solver", ["hals", "anls", "mu"])
@@ -120,6 +155,8 @@ def test_a_pixel_mask_is_every_faces_mask_and_the_model_uses_it():
     (lambda A, M: M, {"solver": "lnmf", "loss": "kl"}, ValueError,
      r"^mask: solver 'lnmf' does not fit with a mask; solvers \['anls', 'hals', 'klcd', "
      r"'mu'\] do"),
+    (lambda A, M: M, {"solver_options": {"extrapolate": True}}, ValueError,
+     r"^mask: a masked hals fit runs without extrapolation .* got True$"),
     (lambda A, M: M, {"solver": "mu", "loss": "itakura-saito"}, ValueError,
      r"^mask: loss 'itakura-saito' is not supported with a mask"),
 ])

@@ -8,16 +8,17 @@ with ``W0 H0``,
 
     ``A_f = M̄ ∘ A + M ∘ (W0 H0)``,
 
-and one ordinary step of the solver (``hals`` without extrapolation, ``mu``, ``anls``,
-``klcd``) is taken on ``A_f``. For every beta-divergence ``D(A_f || W H) >= f(W, H)``
-(the filled entries add ``d(w0h0 || wh) >= 0``) with equality at ``(W0, H0)``, so a step
-that lowers the surrogate lowers the masked objective: it never rises on the iterates.
-Multiplicative updates on the surrogate are Lee & Seung's weighted ones with the
-denominators' unknown terms replaced by the current model's.
+and one ordinary step of the solver (``hals`` without extrapolation, ``anls``, ``klcd``)
+is taken on ``A_f``. For every beta-divergence ``D(A_f || W H) >= f(W, H)`` (the filled
+entries add ``d(w0h0 || wh) >= 0``) with equality at ``(W0, H0)``, so a step that lowers
+the surrogate lowers the masked objective: it never rises on the iterates. ``mu`` takes
+the weighted multiplicative updates instead (:class:`facenmf.nmf._mu.WeightedMU`: Lee &
+Seung's ``W *= ((M̄∘A) Hᵀ) / ((M̄∘W H) Hᵀ)`` and Févotte & Idier's for other betas, each a
+majorization-minimization step of the masked objective itself, so it never rises either).
 
-One iteration costs one product ``W H`` and three passes (the fill, the residual) beside the
-solver's own step, with one solver state for the whole fit. The
-weights returned are the exact masked projection onto the final basis (each face's NNLS
+One iteration costs one product ``W H`` and four passes (the fill, the residual) beside the
+solver's own step (``mu``'s step forms ``W H`` twice more), with one solver state for the
+whole fit. The weights returned are the exact masked projection onto the final basis (each face's NNLS
 over its known pixels, :func:`facenmf.project` with the mask) for the Frobenius loss.
 """
 
@@ -33,6 +34,7 @@ from ._beta import beta_divergence, loss_beta
 from ._blocks import Columns
 from ._init import initialize
 from ._loss import kl_constant
+from ._mu import WeightedMU
 from ._project import project_unchecked
 from ._registry import SOLVERS
 from ._result import ConvergenceWarning, Factorization, History
@@ -55,6 +57,10 @@ def check_fit_mask(mask, args):
     if args.solver not in MASKABLE:
         raise ValueError(f"mask: solver {args.solver!r} does not fit with a mask; solvers "
                          f"{sorted(MASKABLE)} do")
+    if args.solver == "hals" and args.solver_options.get("extrapolate", False):
+        raise ValueError("mask: a masked hals fit runs without extrapolation (each step must "
+                         "lower the majorizer); expected solver_options extrapolate=False or "
+                         "unset, got True")
     if loss_beta(args.loss) <= 0:
         raise ValueError(f"mask: loss {args.loss!r} is not supported with a mask; use a "
                          "loss with beta > 0")
@@ -149,7 +155,10 @@ def fit_masked(args, mask, start):
     objectives = [task.objective(W, H, data)]
     # One state for the whole fit: its steps read ``filled`` afresh (its own objective,
     # from the data it was made with, is not used).
-    state = make(filled, W, H, loss=loss, **extra, **options)
+    if args.solver == "mu":  # weighted updates on the known entries themselves
+        state = WeightedMU(known, W, H, weight=1 - unknown, loss=loss, **extra)
+    else:
+        state = make(filled, W, H, loss=loss, **extra, **options)
     stop_reason, n_iter = "max_iter", 0
     try:
         for n_iter in range(1, args.max_iter + 1):

@@ -26,7 +26,7 @@ import numpy as np
 from ._beta import beta_divergence, loss_beta
 from ._loss import gram, kl_constant, kl_divergence, residual_error, squared_error, squared_norm
 
-__all__ = ["MU", "mm_exponent"]
+__all__ = ["MU", "WeightedMU", "mm_exponent"]
 
 
 def mm_exponent(beta):
@@ -170,3 +170,95 @@ class MU:
 
     def factors(self):
         return self.W, self.H
+
+
+class WeightedMU(MU):
+    """Weighted multiplicative updates: :class:`MU` on the known entries of ``A`` only.
+
+    ``A`` holds the known entries (0 elsewhere) and ``weight`` (same shape and dtype) is 1
+    where an entry is known, 0 where it is unknown. Each product with ``W H`` in the
+    denominators is restricted to the known entries: for Frobenius (Lee & Seung's weighted
+    rule, e.g. Ho 2008, Mao & Saul 2004)
+
+        ``W *= ((M̄∘A) Hᵀ) / ((M̄∘W H) Hᵀ)``, ``H *= (Wᵀ (M̄∘A)) / (Wᵀ (M̄∘W H))``,
+
+    and for a beta-divergence ``Q^(beta-1)`` becomes ``M̄∘Q^(beta-1)`` (the numerator's
+    ``M̄∘A Q^(beta-2)`` is already 0 on the unknown entries), with Févotte & Idier's
+    exponent. The auxiliary function of each unweighted update is a sum over the entries, so
+    dropping the unknown ones keeps it an auxiliary function of the masked objective: it
+    never rises. Penalties enter the denominators as in :class:`MU`. With every entry known
+    these are :class:`MU`'s updates in the same order (W then H for Frobenius, H then W
+    otherwise). Each step forms ``W H`` twice (once per factor).
+
+    References
+    ----------
+    N.-D. Ho, "Nonnegative matrix factorization algorithms and applications", PhD thesis,
+    Université catholique de Louvain, 2008, chapter 6.
+    """
+
+    regularizes = True
+
+    def __init__(self, A, W, H, *, weight, loss="frobenius", penalty=None):
+        super().__init__(A, W, H, loss=loss, penalty=penalty)
+        self.weight = weight
+        self.Q = np.empty(A.shape, dtype=A.dtype)
+
+    def _known_product(self):
+        """``M̄ ∘ (W H)`` in a reused buffer."""
+        np.dot(self.W, self.H, out=self.Q)
+        np.multiply(self.Q, self.weight, out=self.Q)
+        return self.Q
+
+    def _step_frobenius(self):
+        A, W, H = self.A, self.W, self.H
+        l1_W, l2_W, l1_H, l2_H = self._coefficients()
+        AHt = A @ H.T
+        denom = self._known_product() @ H.T
+        if l1_W or l2_W:
+            denom = self._denominator(denom, W, l1_W, l2_W)
+        denom += self.eps
+        W *= AHt / denom
+        WtA = W.T @ A
+        denom = W.T @ self._known_product()
+        if l1_H or l2_H:
+            denom = self._denominator(denom, H, l1_H, l2_H)
+        denom += self.eps
+        H *= WtA / denom
+        return None
+
+    def _step_kl(self):
+        A, W, H, eps, K = self.A, self.W, self.H, self.eps, self.weight
+        l1_W, l2_W, l1_H, l2_H = self._coefficients()
+        Q = np.dot(W, H, out=self.Q)
+        R = np.divide(A, np.maximum(Q, eps, out=Q), out=Q)  # 0 where unknown (A is 0)
+        H *= (W.T @ R) / self._denominator(W.T @ K, H, l1_H, l2_H)
+        np.dot(W, H, out=Q)
+        np.divide(A, np.maximum(Q, eps, out=Q), out=Q)
+        W *= (R @ H.T) / self._denominator(K @ H.T, W, l1_W, l2_W)
+        return None
+
+    def _factor(self, Q, num_of, den_of):
+        beta, eps, A = self.beta, self.eps, self.A
+        Qs = np.maximum(Q, eps) if beta < 2 else Q
+        P = Qs ** (beta - 2.0)
+        num = num_of(A * P)  # A is 0 on the unknown entries
+        P *= Qs  # Q^(beta - 1)
+        P *= self.weight
+        return num, den_of(P)
+
+    def _step_beta(self):
+        W, H, gamma = self.W, self.H, self.gamma
+        l1_W, l2_W, l1_H, l2_H = self._coefficients()
+        Q = np.dot(W, H, out=self.Q)
+        num, den = self._factor(Q, lambda P: W.T @ P, lambda P: W.T @ P)
+        ratio = num / self._denominator(den, H, l1_H, l2_H)
+        H *= ratio if gamma == 1 else ratio ** gamma
+        np.dot(W, H, out=Q)
+        num, den = self._factor(Q, lambda P: P @ H.T, lambda P: P @ H.T)
+        ratio = num / self._denominator(den, W, l1_W, l2_W)
+        W *= ratio if gamma == 1 else ratio ** gamma
+        return None
+
+    def objective(self):
+        """Not used: the masked fit computes the masked objective itself."""
+        return None
