@@ -677,3 +677,29 @@ def test_fit_with_a_mask_dir_is_the_masked_fit(tmp_path):
     r = run("fit", tmp_path / "faces", "--mask-dir", tmp_path, "-o", tmp_path / "x.npz")
     assert r.returncode == 2 and "--mask-dir: no mask image in" in r.stderr
     assert not (tmp_path / "x.npz").exists()
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"not an image", "masks/s1/0.png: not an image Pillow can read"),
+    ("small", "--mask-dir: {masks}/s1/0.png: expected a 20x16 mask after --crop/--size, like "
+     "its face, got 10x8"),
+])
+def test_a_bad_mask_file_is_one_line_naming_it(tmp_path, content, message):
+    from PIL import Image
+
+    (tmp_path / "faces" / "s1").mkdir(parents=True)
+    (tmp_path / "masks" / "s1").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 255, (20, 16), dtype=np.uint8)).save(
+            tmp_path / "faces" / "s1" / f"{i}.pgm")
+    if content == "small":
+        Image.fromarray(np.zeros((10, 8), dtype=np.uint8)).save(tmp_path / "masks" / "s1" / "0.png")
+    else:
+        (tmp_path / "masks" / "s1" / "0.png").write_bytes(content)
+    r = run("fit", tmp_path / "faces", "--mask-dir", tmp_path / "masks", "--rank", "2", "-o",
+            tmp_path / "m.npz")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert message.format(masks=tmp_path / "masks") in r.stderr
+    assert not (tmp_path / "m.npz").exists()
