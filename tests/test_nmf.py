@@ -509,10 +509,15 @@ def test_class_forwards_every_argument():
     model_module.nmf = spy
     try:
         facenmf.NMF(4, **values).fit(np.random.default_rng(0).random((20, 10)))
+        for name, value in values.items():
+            assert seen[name] is value or seen[name] == value, name
+        mask = np.zeros((20, 10), dtype=bool)
+        mask[::3, ::2] = True
+        facenmf.NMF(4, **values).fit_transform(np.random.default_rng(0).random((20, 10)),
+                                               mask=mask)
+        assert seen["mask"] is mask
     finally:
         model_module.nmf = orig
-    for name, value in values.items():
-        assert seen[name] is value or seen[name] == value, name
 
 
 def test_save_load_round_trip(tmp_path, faces_like):
