@@ -120,3 +120,60 @@ def test_transform_refuses_images_of_another_size_naming_them(model, tmp_path, c
                  str(tmp_path / "f.npz"), "--resize"]) == 0
     with np.load(tmp_path / "f.npz") as d:
         assert d["features"].shape == (1, 3)
+
+
+def test_transform_of_a_matrix_of_faces(folder, model, tmp_path):
+    # A .npy matrix (n_pixels, n_faces), as fit takes it: its faces already prepared.
+    files = [folder / f"p{p}" / f"{i}.png" for p in range(3) for i in range(3)]
+    m = facenmf.load_model(model)
+    A = facenmf.load_faces([str(f) for f in files], like=m).A
+    np.save(tmp_path / "faces.npy", np.asarray(A))
+    out = tmp_path / "f.npz"
+    assert main(["transform", str(model), str(tmp_path / "faces.npy"), "-o", str(out)]) == 0
+    with np.load(out, allow_pickle=False) as d:
+        np.testing.assert_array_equal(d["features"], m.transform(A).T)
+        assert d["paths"][4] == f"{tmp_path / 'faces.npy'}[4]"
+        assert list(d["labels"]) == [""] * 9
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["{tmp}/m.npy", "-o", "{tmp}/m.npy"], r"-o/--output: writing .*m\.npy would replace the "
+     r"input .*m\.npy"),
+    (["{tmp}/bad.npy", "-o", "{tmp}/f.npz"], r"bad\.npy: expected a matrix of faces \(120, "
+     r"n_faces\) for the model's 12x10 faces, got an array of shape \(7, 2\)$"),
+    (["{tmp}/m.npy", "--pattern", "x", "-o", "{tmp}/f.npz"],
+     r"--pattern: not used with a \.npy matrix of faces"),
+    (["{tmp}/m.npy", "{folder}", "-o", "{tmp}/f.npz"], r"images: .*m\.npy is a face store, "
+     r"a registered database or a \.npy matrix of faces; transform one on its own"),
+    (["{folder}", "--path", "{tmp}", "-o", "{tmp}/f.npz"],
+     r"--path: only used with a registered database name$"),
+])
+def test_transform_input_errors_are_one_line_and_write_nothing(folder, model, tmp_path,
+                                                               capsys, argv, message):
+    import re
+
+    np.save(tmp_path / "m.npy", np.zeros((120, 2), dtype=np.float32))
+    np.save(tmp_path / "bad.npy", np.zeros((7, 2), dtype=np.float32))
+    before = sorted(p.name for p in tmp_path.iterdir())
+    words = [a.format(tmp=tmp_path, folder=folder) for a in argv]
+    assert main(["transform", str(model), *words]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and re.search(message, err[0]), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_transform_never_writes_into_a_face_store(folder, model, tmp_path, capsys):
+    pytest.importorskip("zarr")
+    store = tmp_path / "faces.zarr"
+    assert main(["pack", str(folder), "-o", str(store), "--processes", "1", "--json"]) == 0
+    capsys.readouterr()
+    assert main(["transform", str(model), str(store), "-o", str(store / "f.npz")]) == 2
+    assert "is inside the face store" in capsys.readouterr().err
+    assert not (store / "f.npz").exists()
+    out = tmp_path / "f.npz"  # outside it: the store's faces, as they are
+    assert main(["transform", str(model), str(store), "-o", str(out)]) == 0
+    with np.load(out, allow_pickle=False) as d:
+        m = facenmf.load_model(model)
+        np.testing.assert_allclose(d["features"], m.transform(facenmf.load_faces(store).A).T,
+                                   rtol=1e-6, atol=1e-7)
+        assert list(d["labels"]) == [f"p{p}" for p in range(3) for _ in range(3)]

@@ -222,7 +222,8 @@ def build_parser():
     p.add_argument("model", type=Path)
     p.add_argument("images", nargs="+", help="image files or folders of them (a folder's "
                    "sub-folders are identities, as fit reads them), or one registered "
-                   "database name, or one face store (facenmf pack) prepared as the model's")
+                   "database name, or one face store (facenmf pack) prepared as the model's, "
+                   "or one .npy matrix of faces (n_pixels, n_faces) as fit takes it")
     p.add_argument("-o", "--output", type=Path, required=True,
                    help="features.npz (arrays features (n_faces, rank), paths, labels), "
                    "features.csv (header path,label,h0..h{rank-1}, a row per face) or "

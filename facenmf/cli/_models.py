@@ -279,21 +279,52 @@ def _is_registered(item):
     return str(item) in DATABASES and not Path(item).exists()
 
 
+def _is_matrix(item):
+    """A ``.npy`` file of a face matrix (n_pixels, n_faces), a SOURCE as ``fit`` takes it."""
+    return str(item).endswith(".npy") and Path(item).is_file()
+
+
+def _matrix_like(path, model):
+    """A ``.npy`` face matrix, its faces taken as prepared as the model's (as ``fit`` reads
+    it: the faces are already prepared); refused unless it has the model's pixels."""
+    from ..data import FaceSet
+
+    A = np.load(path, mmap_mode="r")
+    n = model.W.shape[0]
+    if A.ndim != 2 or A.shape[0] != n:
+        raise ValueError(f"{path}: expected a matrix of faces ({n}, n_faces) for the model's "
+                         f"{model.image_shape[0]}x{model.image_shape[1]} faces, got an array "
+                         f"of shape {A.shape}")
+    return FaceSet(np.asarray(A, dtype=np.float32), None, tuple(model.image_shape),
+                   paths=[f"{path}[{j}]" for j in range(A.shape[1])], source=str(path))
+
+
 def _transform_inputs(args, model):
     """The faces of transform's inputs, prepared as the model's, with their paths and labels
     (``""`` where there is none): one face store or registered database, or image files and
     folders (a folder's sub-folders are identities, as fit reads it)."""
     items = args.images
-    lone = [p for p in items if is_store(p) or _is_registered(p)]
+    lone = [p for p in items if is_store(p) or _is_registered(p) or _is_matrix(p)]
     if lone and len(items) > 1:
-        raise ValueError(f"images: {lone[0]} is a face store or a registered database; "
-                         "transform one on its own, not with other images")
-    if is_store(items[0]):
-        if args.resize:
-            raise ValueError("--resize: not used with a face store (its faces are already "
+        raise ValueError(f"images: {lone[0]} is a face store, a registered database or a "
+                         ".npy matrix of faces; transform one on its own, not with other "
+                         "images")
+    if args.path is not None and not _is_registered(items[0]):
+        raise ValueError("--path: only used with a registered database name")
+    if is_store(items[0]) or _is_matrix(items[0]):
+        given = [opt for opt, value in (("--resize", args.resize), ("--pattern", args.pattern),
+                                        ("--glob", args.glob),
+                                        ("--layout", args.layout != "auto")) if value]
+        if given:
+            what = "a face store" if is_store(items[0]) else "a .npy matrix of faces"
+            raise ValueError(f"{given[0]}: not used with {what} (its faces are already "
                              "prepared)")
-        faces = load_faces(items[0])
-        _check_store_like(items[0], faces, model)
+        if is_store(items[0]):
+            faces = load_faces(items[0])
+            _check_store_like(items[0], faces, model)
+            check_outside_store([args.output], faces, "-o/--output")
+        else:
+            faces = _matrix_like(items[0], model)
         loaded = [in_memory(faces)]
     else:
         options = dict(layout=args.layout, pattern=args.pattern, glob=args.glob, like=model,
@@ -345,8 +376,8 @@ def cmd_transform(args, parser):
     output = check_output(args.output, "-o/--output", make_parents=True)
     if output.suffix.lower() not in FEATURE_FORMATS:
         raise ValueError(f"-o/--output: expected a .npz, .csv or .npy file name, got {output}")
-    inputs = [args.model]
-    if not any(is_store(p) or _is_registered(p) for p in args.images):
+    inputs = [args.model, *(p for p in args.images if _is_matrix(p))]
+    if not any(is_store(p) or _is_registered(p) or _is_matrix(p) for p in args.images):
         inputs += [f for f, _ in _images(args.images)]
     check_not_input([output], inputs, "-o/--output")
     model = _model(args.model)
