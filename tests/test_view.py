@@ -581,3 +581,72 @@ def test_confusion_matrix_and_identity_accuracy(tmp_path):
         view.confusion_matrix(rep, condition="scarf")
     with pytest.raises(ValueError, match=r"method: expected one of \['raw', 'pca'\]"):
         view.confusion_matrix(rep, method="nmf")
+
+
+def _identities_report(n_ids=50, conditions=("clean", "sunglasses"), seed=0):
+    """A report of ``n_ids`` identities (s1..sN) with dense confusion counts per result."""
+    from facenmf.recognition import RecognitionReport
+
+    rng = np.random.default_rng(seed)
+    results = []
+    for c in conditions:
+        for method, right in (("tuned", 0.9), ("pca", 0.7), ("raw", 0.6)):
+            C = np.zeros((n_ids, n_ids), dtype=np.int64)
+            for i in range(n_ids):
+                for _ in range(10):
+                    C[i, i if rng.random() < right else rng.integers(n_ids)] += 1
+            results.append({"method": method, "condition": c,
+                            "mask": None if c == "clean" else "unknown",
+                            "metric": "tuned" if method == "tuned" else "cosine", "k": 1,
+                            "rank": 49, "mean": float(np.trace(C) / C.sum()), "std": 0.01,
+                            "splits": 2, "accuracies": [], "confusion": C.tolist(),
+                            "per_identity": list(np.diag(C) / C.sum(axis=1))})
+    proto = {"name": "split", "train_per_identity": 5, "splits": 2}
+    # The report's order is sorted as strings (s1, s10, s11, ...): the figures' is natural.
+    names = sorted(f"s{i + 1}" for i in range(n_ids))
+    order = [int(x[1:]) - 1 for x in names]
+    for r in results:
+        C = np.asarray(r["confusion"])[np.ix_(order, order)]
+        r["confusion"], r["per_identity"] = C.tolist(), list(np.diag(C) / C.sum(axis=1))
+    return RecognitionReport(results=results, protocol=proto, rank=49, seconds={},
+                             identities=names)
+
+
+def _no_overlaps(texts):
+    boxes = [t.get_window_extent() for t in texts if t.get_text()]
+    return all(not a.overlaps(b) for k, a in enumerate(boxes) for b in boxes[k + 1:])
+
+
+@pytest.mark.parametrize("n_ids", [5, 40, 50])
+def test_confusion_matrix_names_every_identity_legibly(n_ids, tmp_path):
+    report = _identities_report(n_ids)
+    fig = view.confusion_matrix(report, method="pca", path=tmp_path / "c.png")
+    page = _drawn(fig)
+    ax = fig.axes[0]
+    xs, ys = ax.get_xticklabels(), ax.get_yticklabels()
+    natural = [f"s{i + 1}" for i in range(n_ids)]
+    assert [t.get_text() for t in xs] == natural == [t.get_text() for t in ys]
+    assert _no_overlaps(xs) and _no_overlaps(ys)  # every name legible, none on another
+    assert min(t.get_fontsize() for t in xs) >= 6  # 6 points or more up to 50 names
+    assert _inside(ax.title.get_window_extent(), page)
+    _check_png(tmp_path / "c.png", fig)
+
+
+@pytest.mark.parametrize("n_ids", [40, 50])
+def test_identity_accuracy_names_every_identity_legibly(n_ids, tmp_path):
+    report = _identities_report(n_ids)
+    fig = view.identity_accuracy(report, path=tmp_path / "i.png")
+    page = _drawn(fig)
+    ax = fig.axes[0]
+    labels = ax.get_xticklabels()
+    assert sorted(t.get_text() for t in labels) == sorted(report.identities)
+    assert _no_overlaps(labels) and min(t.get_fontsize() for t in labels) >= 6
+    legend = ax.get_legend()
+    assert _inside(legend.get_window_extent(), page)
+    # The legend covers no dot: every identity's accuracy stays visible.
+    box = legend.get_window_extent()
+    for line in ax.get_lines():
+        xy = ax.transData.transform(line.get_xydata())
+        assert not any(box.x0 < x < box.x1 and box.y0 < y < box.y1 for x, y in xy), \
+            line.get_label()
+    _check_png(tmp_path / "i.png", fig)
