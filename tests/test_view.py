@@ -584,7 +584,8 @@ def test_confusion_matrix_and_identity_accuracy(tmp_path):
 
 
 def _identities_report(n_ids=50, conditions=("clean", "sunglasses"), seed=0):
-    """A report of ``n_ids`` identities (s1..sN) with dense confusion counts per result."""
+    """A report of ``n_ids`` identities (s1..sN) with each result's confusion counts (sparse
+    ``[true, predicted, count]`` triples, as evaluate gives them)."""
     from facenmf.recognition import RecognitionReport
 
     rng = np.random.default_rng(seed)
@@ -607,7 +608,8 @@ def _identities_report(n_ids=50, conditions=("clean", "sunglasses"), seed=0):
     order = [int(x[1:]) - 1 for x in names]
     for r in results:
         C = np.asarray(r["confusion"])[np.ix_(order, order)]
-        r["confusion"], r["per_identity"] = C.tolist(), list(np.diag(C) / C.sum(axis=1))
+        r["confusion"] = [[int(i), int(j), int(C[i, j])] for i, j in zip(*np.nonzero(C))]
+        r["per_identity"] = list(np.diag(C) / C.sum(axis=1))
     return RecognitionReport(results=results, protocol=proto, rank=49, seconds={},
                              identities=names)
 
