@@ -316,70 +316,142 @@ def losses_report(data, repeat):
 
 
 # -- issue 14: masked fits and rank selection (section "benchmark.py masked") -------------
-MASK_RANKS = (9, 16, 25, 36, 49)
+# The ranks of the README's example (9 25 49 100) and one more between: the largest ranks
+# cost the most (a masked fit at rank 100 takes several times one at rank 9).
+MASK_RANKS = (9, 16, 25, 49, 100)
 
 
-def bench_masked_iteration(A, repeat, iterations=30, unknown=0.3):
-    """Median seconds of one iteration: masked HALS (``unknown`` of the entries unknown) and
-    unmasked HALS, plain and default (extrapolated), from the same start, same process; the
-    best of ``repeat`` fits each, the three interleaved so that machine load hits them alike."""
+def bench_masked_iteration(A, repeat=3, iterations=30, unknown=0.3):
+    """Median seconds of one iteration (``fit.history.seconds``, so without the init and the
+    final projection) of masked HALS with ``unknown`` of the entries unknown, extrapolated
+    (the default) and plain, and of unmasked HALS, plain and default (extrapolated), from the
+    same start in the same process; the runs alternate (machine load hits them alike), best
+    of ``repeat`` for each."""
     A = np.asarray(A, dtype=np.float32)
     mask = np.random.default_rng(0).random(A.shape) < unknown
     W0, H0 = initialize(A, RANK, "nndsvda", None, np.float32)
-
-    def per_iteration(**kw):
-        f = quiet(lambda: facenmf.nmf(A, RANK, W0=W0, H0=H0, max_iter=iterations, tol=0,
-                                      **kw))()
-        return float(np.median(np.diff(f.history.seconds)))
-
-    runs = [{"mask": mask}, {"solver_options": {"extrapolate": False}}, {}]
-    best = [np.inf] * len(runs)
+    plain = {"extrapolate": False}
+    configs = {"masked": dict(mask=mask), "masked, plain": dict(mask=mask, solver_options=plain),
+               "plain": dict(solver_options=plain), "default": {}}
+    best = dict.fromkeys(configs, np.inf)
     for _ in range(repeat):
-        best = [min(b, per_iteration(**kw)) for b, kw in zip(best, runs)]
-    return tuple(best)
+        for name, kw in configs.items():
+            f = quiet(lambda: facenmf.nmf(A, RANK, W0=W0, H0=H0, max_iter=iterations, tol=0,
+                                          **kw))()
+            best[name] = min(best[name], float(np.median(np.diff(f.history.seconds))))
+    return best
+
+
+def bench_masked_fits(A, unknown=0.3):
+    """Whole fits with nmf's defaults (tol 1e-4): seconds, iterations, error (known entries)."""
+    A = np.asarray(A, dtype=np.float32)
+    mask = np.random.default_rng(0).random(A.shape) < unknown
+    rows = []
+    for name, kw in (("masked HALS (default: extrapolated)", dict(mask=mask)),
+                     ("masked HALS, plain MM", dict(mask=mask,
+                                                    solver_options={"extrapolate": False})),
+                     ("unmasked HALS (default)", {})):
+        t, c = time.perf_counter(), time.process_time()
+        f = quiet(lambda: facenmf.nmf(A, RANK, random_state=0, **kw))()
+        rows.append((name, time.perf_counter() - t, time.process_time() - c, f.n_iter,
+                     f.error))
+    return rows
+
+
+def bench_extrapolation(A, cases=((49, 0.3), (100, 0.1)), checkpoints=(100, 250)):
+    """Iterations the default (extrapolated) masked HALS takes to reach the error the plain
+    MM reaches at each checkpoint (tol 0, same start and mask)."""
+    A = np.asarray(A, dtype=np.float32)
+    rows = []
+    for rank, unknown in cases:
+        mask = np.random.default_rng(0).random(A.shape) < unknown
+        W0, H0 = initialize(np.where(mask, A.mean(axis=1, keepdims=True), A), rank, "nndsvda",
+                            None, np.float32)
+        err = {}
+        for name, options in (("default", None), ("plain", {"extrapolate": False})):
+            f = quiet(lambda: facenmf.nmf(A, rank, mask=mask, W0=W0, H0=H0, tol=0,
+                                          max_iter=max(checkpoints), solver_options=options))()
+            err[name] = f.history.error
+        for it in checkpoints:
+            reached = np.flatnonzero(err["default"] <= err["plain"][it])
+            rows.append((rank, unknown, it, float(err["plain"][it]),
+                         int(reached[0]) if reached.size else None))
+    return rows
 
 
 def bench_rank_selection(A, ranks=MASK_RANKS, repeats=3):
-    t = time.perf_counter()
-    s = facenmf.choose_rank(A, ranks, repeats=repeats)
-    return time.perf_counter() - t, s
+    """choose_rank with its defaults; wall time and the seconds spent per rank."""
+    per_rank = np.zeros(len(ranks))
+    last = [time.perf_counter()]
+
+    def progress(done, total):  # fits run rank by rank within each repeat
+        now = time.perf_counter()
+        per_rank[(done - 1) % len(ranks)] += now - last[0]
+        last[0] = now
+    t, c = time.perf_counter(), time.process_time()
+    last[0] = t
+    s = facenmf.choose_rank(A, ranks, repeats=repeats, progress=progress)
+    return time.perf_counter() - t, time.process_time() - c, s, per_rank
 
 
-def masked_report(data, repeat):
+def masked_report(data, repeat=3):
+    threads = os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
+    env = " ".join(f"{k}={os.environ[k]}" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+                   if k in os.environ)
     lines = ["## Masked fits and rank selection on ORL (issue 14)", "",
-             f"Command: `python scripts/benchmark.py --masked --repeat {repeat} --output "
-             "BENCHMARKS.md`  ",
-             f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-             f"load average before {os.getloadavg()[0]:.1f}; numpy {np.__version__}; "
-             "OpenBLAS's default threads. ORL: 400 faces of 112x92, float32.", ""]
+             f"Command: `{env + ' ' if env else ''}python scripts/benchmark.py --masked "
+             f"--repeat {repeat} --output BENCHMARKS.md`  ",
+             f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores "
+             f"(shared), load average before {os.getloadavg()[0]:.1f}; numpy {np.__version__}; "
+             + (f"{threads} BLAS thread(s)" if threads else "OpenBLAS's default threads")
+             + ". ORL: 400 faces of 112x92, float32.", ""]
     if "ORL" not in data:
-        return "\n".join(lines + ["ORL not found: nothing measured.", ""])
+        return "\n".join(lines + ["ORL not found (pass --shared): skipped, nothing measured.",
+                                  ""])
     A = data["ORL"]
-    masked, plain, default = bench_masked_iteration(A, repeat)
+    it = bench_masked_iteration(A, repeat)
+    ratio = it["masked"] / min(it["plain"], it["default"])
     lines += ["### One iteration, rank 49, 30% of the pixels unknown (random entries)", "",
-              f"Median of 30 iterations from the same NNDSVDA start (`fit.history.seconds`), "
-              f"best of {repeat} fits each (interleaved).", "",
-              "| fit | ms per iteration | masked / this |", "|---|---:|---:|",
-              f"| masked HALS (`mask=`) | {1e3 * masked:.1f} | |",
-              f"| HALS, plain (no extrapolation: the masked fit's inner step) | "
-              f"{1e3 * plain:.1f} | **{masked / plain:.2f}x** |",
-              f"| HALS, default (extrapolated) | {1e3 * default:.1f} | "
-              f"**{masked / default:.2f}x** |", "",
-              f"Target: a masked iteration at most 3x an unmasked one: "
-              f"{'met' if masked <= 3 * min(plain, default) else 'NOT met'} "
-              f"({masked / plain:.2f}x the plain iteration, {masked / default:.2f}x the "
-              "default one).", ""]
-    secs, s = bench_rank_selection(A)
-    lines += [f"### choose_rank over {len(MASK_RANKS)} ranks {list(MASK_RANKS)}, 3 repeats", "",
-              f"`facenmf.choose_rank(A, {list(MASK_RANKS)}, repeats=3)` with its defaults "
+              "Median of 30 iterations from the same NNDSVDA start (`fit.history.seconds`), "
+              f"best of {repeat} alternating runs.", "",
+              "| fit | ms per iteration | masked (default) / this |", "|---|---:|---:|"]
+    for name, label in (("masked", "masked HALS (`mask=`, default: extrapolated)"),
+                        ("masked, plain", "masked HALS, plain MM (`extrapolate=False`)"),
+                        ("plain", "unmasked HALS, plain (the masked fit's inner step)"),
+                        ("default", "unmasked HALS, default (extrapolated)")):
+        versus = "" if name == "masked" else f"{it['masked'] / it[name]:.2f}x"
+        lines.append(f"| {label} | {1e3 * it[name]:.1f} | {versus} |")
+    lines += ["", f"Target: a masked iteration at most 3x an unmasked one (same run, the "
+              f"faster of the two unmasked): **{ratio:.2f}x**: "
+              f"{'met' if ratio <= 3 else 'NOT met'} ({it['masked'] / it['default']:.2f}x the "
+              f"default unmasked iteration, {it['masked'] / it['plain']:.2f}x the plain one).",
+              "",
+              "Whole fits (nmf's defaults, tol 1e-4, seed 0; seconds include the init and, "
+              "masked, the final exact masked projection of H):", "",
+              "| fit | seconds | CPU seconds | iterations | relative error (known entries) |",
+              "|---|---:|---:|---:|---:|"]
+    for name, secs, cpu, n_iter, err in bench_masked_fits(A):
+        lines.append(f"| {name} | {secs:.2f} | {cpu:.2f} | {n_iter} | {err:.4f} |")
+    lines += ["", "Extrapolation (the default) against the plain MM steps, from the same start "
+              "(tol 0): iterations to the plain steps' error.", "",
+              "| rank | unknown | plain MM: iterations | its error | extrapolated: iterations "
+              "| fewer |", "|---:|---:|---:|---:|---:|---:|"]
+    for rank, unknown, it, err, reached in bench_extrapolation(A):
+        lines.append(f"| {rank} | {unknown:.0%} | {it} | {err:.5f} | "
+                     + (f"{reached} | {it / reached:.2f}x |" if reached else "not reached | |"))
+    secs, cpu, s, per_rank = bench_rank_selection(A)
+    lines += ["", f"### choose_rank over {len(MASK_RANKS)} ranks {list(MASK_RANKS)}, 3 repeats",
+              "", f"`facenmf.choose_rank(A, {list(MASK_RANKS)}, repeats=3)` with its defaults "
               f"(10% of the pixels held out, HALS, nmf's max_iter and tol): **{secs:.1f} s** "
-              f"(target under 60 s: {'met' if secs < 60 else 'NOT met'}), "
+              f"wall clock (target under 60 s on 2 cores: {'met' if secs < 60 else 'NOT met'}"
+              f" on this run), {cpu:.1f} s of CPU time (all threads; with one BLAS thread, "
+              "the wall time on one idle core), "
               f"{secs / (len(MASK_RANKS) * 3):.1f} s per masked fit on average. Chosen rank "
-              f"{s.rank}.", "",
-              "| rank | held-out error (mean ± s.e.) | error on the seen pixels |",
-              "|---:|---:|---:|"]
-    for r, m, e, tr in zip(s.ranks, s.mean, s.se, s.train_errors.mean(axis=1)):
-        lines.append(f"| {r} | {m:.4f} ± {e:.4f} | {tr:.4f} |")
+              f"{s.rank} (rule min).", "",
+              "| rank | held-out error (mean ± s.e.) | error on the seen pixels | seconds, "
+              "wall (3 fits) |", "|---:|---:|---:|---:|"]
+    for r, m, e, tr, t in zip(s.ranks, s.mean, s.se, s.train_errors.mean(axis=1), per_rank):
+        lines.append(f"| {r} | {m:.4f} ± {e:.4f} | {tr:.4f} | {t:.1f} |")
     lines.append(f"\nLoad average after: {os.getloadavg()[0]:.1f}.")
     return "\n".join(lines) + "\n"
 

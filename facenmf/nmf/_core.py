@@ -109,13 +109,15 @@ def nmf(A, rank, *, solver="hals", init=None, loss="frobenius", alpha_W=0.0, alp
     mask : ndarray of bool, shape (n_pixels, n_faces) or (n_pixels,), optional
         True where an entry of ``A`` is unknown (occluded or missing pixels; the meaning of
         :func:`project`'s mask; a ``(n_pixels,)`` mask is every face's): ``W`` and ``H``
-        are fitted to the known entries only (:mod:`facenmf.nmf._masked`). ``"hals"``
-        (without extrapolation), ``"anls"`` and ``"klcd"`` by majorization-minimization
-        (the unknown entries are filled with the current ``W H`` and the solver takes one
-        ordinary step), ``"mu"`` by weighted multiplicative updates; either way the masked
-        objective (with its penalty, if any) never rises. For ``A`` in memory (dense);
-        losses with beta > 0. ``error`` and ``history`` are relative over the known
-        entries; ``H`` is the exact masked projection onto the final ``W`` (Frobenius).
+        are fitted to the known entries only (:mod:`facenmf.nmf._masked`). ``"hals"``,
+        ``"anls"`` and ``"klcd"`` by majorization-minimization (the unknown entries are
+        filled with the current ``W H`` and the solver takes one ordinary step; ``"hals"``
+        also extrapolates between these steps, kept only where the masked objective falls,
+        unless ``solver_options={"extrapolate": False}``), ``"mu"`` by weighted
+        multiplicative updates; either way the masked objective (with its penalty, if any)
+        never rises. For ``A`` in memory (dense); losses with beta > 0. ``error`` and
+        ``history`` are relative over the known entries; ``H`` is the exact masked
+        projection onto the final ``W`` (Frobenius).
     dtype : {numpy.float32, numpy.float64}
         Precision of the computation and of the result; float32 by default (face pixels are
         8-bit data). Inputs of another dtype are converted.

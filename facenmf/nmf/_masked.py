@@ -8,18 +8,36 @@ with ``W0 H0``,
 
     ``A_f = M̄ ∘ A + M ∘ (W0 H0)``,
 
-and one ordinary step of the solver (``hals`` without extrapolation, ``anls``, ``klcd``)
-is taken on ``A_f``. For every beta-divergence ``D(A_f || W H) >= f(W, H)`` (the filled
-entries add ``d(w0h0 || wh) >= 0``) with equality at ``(W0, H0)``, so a step that lowers
-the surrogate lowers the masked objective: it never rises on the iterates. ``mu`` takes
-the weighted multiplicative updates instead (:class:`facenmf.nmf._mu.WeightedMU`: Lee &
-Seung's ``W *= ((M̄∘A) Hᵀ) / ((M̄∘W H) Hᵀ)`` and Févotte & Idier's for other betas, each a
+and one ordinary step of the solver (plain ``hals``, ``anls``, ``klcd``) is taken on
+``A_f``. For every beta-divergence ``D(A_f || W H) >= f(W, H)`` (the filled entries add
+``d(w0h0 || wh) >= 0``) with equality at ``(W0, H0)``, so a step that lowers the surrogate
+lowers the masked objective: it never rises on the iterates. ``mu`` takes the weighted
+multiplicative updates instead (:class:`facenmf.nmf._mu.WeightedMU`: Lee & Seung's ``W *=
+((M̄∘A) Hᵀ) / ((M̄∘W H) Hᵀ)`` and Févotte & Idier's for other betas, each a
 majorization-minimization step of the masked objective itself, so it never rises either).
+
+``hals`` extrapolates by default (``solver_options={"extrapolate": False}`` for the plain
+majorization-minimization above), as Ang & Gillis (2019) do between the half-steps of an
+unmasked fit, here between majorizers: the step from the current iterate ``Y_n`` gives the
+plain iterate ``X_{n+1}``, and the next majorizer is made at ``Y_{n+1} = max(0, X_{n+1} +
+beta (X_{n+1} - X_n))`` if the masked objective is lower there than at ``Y_n``, else at
+``X_{n+1}`` (a restart; ``beta`` shrinks). Either way ``f(Y_{n+1}) <= f(Y_n)``: the
+iterates reported (history, callback, the result) still never rise, and on ORL (ranks 49
+and 100, 10-30% unknown) it reaches the plain steps' error in 1.5-2.1x fewer iterations
+(BENCHMARKS.md; the extra cost, one more product ``W H`` at a restart).
 
 One iteration costs one product ``W H`` and four passes (the fill, the residual) beside the
 solver's own step (``mu``'s step forms ``W H`` twice more), with one solver state for the
 whole fit. The weights returned are the exact masked projection onto the final basis (each face's NNLS
 over its known pixels, :func:`facenmf.project` with the mask) for the Frobenius loss.
+
+References
+----------
+H. A. L. Kiers, "Weighted least squares fitting using ordinary least squares algorithms",
+Psychometrika 62(2), 251-266, 1997. doi:10.1007/BF02295279
+
+A. M. S. Ang and N. Gillis, "Accelerating nonnegative matrix factorization algorithms
+using extrapolation", Neural Computation 31(2), 417-439, 2019. doi:10.1162/neco_a_01157
 """
 
 from __future__ import annotations
@@ -32,8 +50,9 @@ import numpy as np
 from .. import _validation as v
 from ._beta import beta_divergence, loss_beta
 from ._blocks import Columns
+from ._hals import Extrapolated
 from ._init import initialize
-from ._loss import kl_constant
+from ._loss import gram, kl_constant
 from ._mu import WeightedMU
 from ._project import project_unchecked
 from ._registry import SOLVERS
@@ -57,10 +76,6 @@ def check_fit_mask(mask, args):
     if args.solver not in MASKABLE:
         raise ValueError(f"mask: solver {args.solver!r} does not fit with a mask; solvers "
                          f"{sorted(MASKABLE)} do")
-    if args.solver == "hals" and args.solver_options.get("extrapolate", False):
-        raise ValueError("mask: a masked hals fit runs without extrapolation (each step must "
-                         "lower the majorizer); expected solver_options extrapolate=False or "
-                         "unset, got True")
     if loss_beta(args.loss) <= 0:
         raise ValueError(f"mask: loss {args.loss!r} is not supported with a mask; use a "
                          "loss with beta > 0")
@@ -120,6 +135,48 @@ class _Masked:
         return self.error(data + (0.0 if self.penalty is None else self.penalty.value(W, H)))
 
 
+def extrapolating(args):
+    """Whether the masked fit of checked ``args`` extrapolates (``hals`` by default)."""
+    return args.solver == "hals" and args.solver_options.get("extrapolate", True)
+
+
+class _Extrapolation:
+    """Ang & Gillis's (2019) extrapolation, at the level of the majorizer: the next one is
+    made at ``max(0, X_n + beta (X_n - X_{n-1}))`` of the plain iterates ``X`` when the
+    masked objective is lower there; ``beta`` grows by ``gamma`` after such a step (up to
+    ``beta_max``, which creeps towards 1 by ``gamma_bar``); otherwise the step restarts from
+    the plain iterate, ``beta_max`` becomes the failed ``beta`` and ``beta`` shrinks by
+    ``eta``. The options and defaults are ``hals``'s."""
+
+    def __init__(self, options):
+        table = Extrapolated.options
+        self.beta, self.eta, self.gamma, self.gamma_bar = (
+            options.get(key, table[key].default) for key in ("beta", "eta", "gamma", "gamma_bar"))
+        self.beta_max = 1.0
+
+    def point(self, X, prev):
+        Y = np.subtract(X, prev)
+        Y *= self.beta
+        Y += X
+        return np.maximum(Y, 0, out=Y)
+
+    def update(self, improved):
+        if improved:
+            self.beta = min(self.beta_max, self.gamma * self.beta)
+            self.beta_max = min(1.0, self.gamma_bar * self.beta_max)
+        else:
+            self.beta_max = self.beta
+            self.beta /= self.eta
+        return improved
+
+    @staticmethod
+    def move(state, W, H):
+        """Set the plain HALS ``state``'s factors to ``(W, H)`` (the extrapolated point)."""
+        np.copyto(state.Wt, W.T)
+        np.copyto(state.H, H)
+        state.HHt = gram(state.H)
+
+
 def fit_masked(args, mask, start):
     """:func:`nmf` of checked ``args`` with the checked 2-D ``mask`` (see the module)."""
     A, loss, penalty = args.A, args.loss, args.penalty
@@ -159,18 +216,37 @@ def fit_masked(args, mask, start):
         state = WeightedMU(known, W, H, weight=1 - unknown, loss=loss, **extra)
     else:
         state = make(filled, W, H, loss=loss, **extra, **options)
+    ext = _Extrapolation(args.solver_options) if extrapolating(args) else None
+    plain_prev = None  # the previous step's plain iterate, for the extrapolation
     stop_reason, n_iter = "max_iter", 0
     try:
         for n_iter in range(1, args.max_iter + 1):
             state.step()
             Wn, Hn = state.factors()
             Wn, Hn = np.array(Wn, order="C"), np.array(Hn, order="C")  # kept if interrupted
-            WH = Wn @ Hn
-            fill(WH)  # the next step's data, and this iterate's residual (filled - W H)
-            data = task.data(WH, filled)
-            W, H = Wn, Hn
             prev = objectives[-1]
-            objectives.append(task.objective(W, H, data))
+            improved = True
+            if ext is not None and plain_prev is not None:
+                # The next majorizer at the extrapolated point, kept if the masked objective
+                # is lower there than at the current iterate; else at the plain iterate
+                # (which the step made no worse than the current one: a restart).
+                Wy, Hy = ext.point(Wn, plain_prev[0]), ext.point(Hn, plain_prev[1])
+                WH = Wy @ Hy
+                fill(WH)
+                data = task.data(WH, filled)
+                objective = task.objective(Wy, Hy, data)
+                improved = ext.update(objective < prev)
+                if improved:
+                    W, H = Wy, Hy
+                    ext.move(state, Wy, Hy)
+            if ext is None or plain_prev is None or not improved:
+                W, H = Wn, Hn
+                WH = W @ H
+                fill(WH)  # the next step's data, and this iterate's residual (filled - W H)
+                data = task.data(WH, filled)
+                objective = task.objective(W, H, data)
+            plain_prev = (Wn, Hn)
+            objectives.append(objective)
             errors.append(task.error(data))
             seconds.append(time.perf_counter() - start)
             if args.callback is not None:
@@ -178,7 +254,7 @@ def fit_masked(args, mask, start):
                 if answer is not None and not answer:
                     stop_reason = "callback"
                     break
-            if args.tol > 0 and prev - objectives[-1] <= args.tol * prev:
+            if args.tol > 0 and improved and prev - objectives[-1] <= args.tol * prev:
                 stop_reason = "tol"
                 break
             if objectives[-1] == 0.0:
