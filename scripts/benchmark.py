@@ -468,18 +468,13 @@ def main(argv=None):
                         help="only the masked iteration and rank selection on ORL (section "
                         "'benchmark.py masked')")
     args = parser.parse_args(argv)
-    if args.masked:
-        report = masked_report(load_datasets(args.shared), args.repeat)
-        print(report)
-        if args.output:
-            write_section(args.output, "benchmark.py masked", report)
-        return
-    if args.losses:
-        report = losses_report(load_datasets(args.shared), args.repeat)
-        print(report)
-        if args.output:
-            write_section(args.output, "benchmark.py losses", report)
-        return
+    for flag, make in (("masked", masked_report), ("losses", losses_report)):
+        if getattr(args, flag):  # a section of its own
+            report = make(load_datasets(args.shared), args.repeat)
+            print(report)
+            if args.output:
+                write_section(args.output, f"benchmark.py {flag}", report)
+            return
 
     import sklearn
     lines = [

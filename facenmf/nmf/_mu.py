@@ -140,10 +140,11 @@ class MU:
             den = den_of(P)
         return num, den
 
-    def _step_beta(self):
+    def _beta_updates(self, Q):
+        """Févotte & Idier's updates of H, then W; ``Q`` holds ``W H`` on entry (made
+        again between the two) and is reused as the buffer."""
         W, H, gamma = self.W, self.H, self.gamma
         l1_W, l2_W, l1_H, l2_H = self._coefficients()
-        Q = self.WH if self.WH is not None else W @ H
         num, den = self._factor(Q, lambda P: W.T @ P, lambda P: W.T @ P)
         ratio = num / self._denominator(den, H, l1_H, l2_H)
         H *= ratio if gamma == 1 else ratio ** gamma
@@ -151,7 +152,11 @@ class MU:
         num, den = self._factor(Q, lambda P: P @ H.T, lambda P: P @ H.T)
         ratio = num / self._denominator(den, W, l1_W, l2_W)
         W *= ratio if gamma == 1 else ratio ** gamma
-        np.dot(W, H, out=Q)
+
+    def _step_beta(self):
+        Q = self.WH if self.WH is not None else self.W @ self.H
+        self._beta_updates(Q)
+        np.dot(self.W, self.H, out=Q)
         self.WH = Q
         return self._penalized(beta_divergence(self.A, Q, self.loss, self.eps))
 
@@ -247,16 +252,7 @@ class WeightedMU(MU):
         return num, den_of(P)
 
     def _step_beta(self):
-        W, H, gamma = self.W, self.H, self.gamma
-        l1_W, l2_W, l1_H, l2_H = self._coefficients()
-        Q = np.dot(W, H, out=self.Q)
-        num, den = self._factor(Q, lambda P: W.T @ P, lambda P: W.T @ P)
-        ratio = num / self._denominator(den, H, l1_H, l2_H)
-        H *= ratio if gamma == 1 else ratio ** gamma
-        np.dot(W, H, out=Q)
-        num, den = self._factor(Q, lambda P: P @ H.T, lambda P: P @ H.T)
-        ratio = num / self._denominator(den, W, l1_W, l2_W)
-        W *= ratio if gamma == 1 else ratio ** gamma
+        self._beta_updates(np.dot(self.W, self.H, out=self.Q))  # _factor applies the weight
         return None
 
     def objective(self):
